@@ -1,0 +1,198 @@
+# clientscan — build, test, install.
+#
+#   make                 library (static + shared) and the CLI in build/
+#   make test            installs missing dependencies if it can, then runs every test
+#   make demo            the scan-before-encrypt demo
+#   make test SANITIZE=1 the same suite under AddressSanitizer + UBSan (build-san/)
+#   make fuzz FUZZ_SECONDS=N   every libFuzzer target for N seconds (clang)
+#   make install PREFIX=/usr/local
+#
+# Every source file is found by wildcard: a new lib/*.c joins the library,
+# a new tests/unit/test_*.c becomes a test program, tests/fuzz/fuzz_*.c a fuzzer.
+
+CC ?= cc
+PREFIX ?= /usr/local
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+COVERAGE ?=
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(COVERAGE),1)
+BUILD ?= build-cov
+SANFLAGS := --coverage
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+# Dependencies: pkg-config name -> Debian package.
+DEP_PKGS := libsodium libpng libjpeg
+deb_libsodium := libsodium-dev
+deb_libpng := libpng-dev
+deb_libjpeg := libjpeg62-turbo-dev
+deb_cmocka := libcmocka-dev
+
+# Goals that need no libraries (deps/demo/test check and re-enter make).
+NODEP_GOALS := deps demo test clean help
+GOALS := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
+ifneq ($(filter-out $(NODEP_GOALS),$(GOALS)),)
+  HAVE_PKG_CONFIG := $(shell command -v $(PKG_CONFIG) 2>/dev/null)
+  ifeq ($(HAVE_PKG_CONFIG),)
+    $(error clientscan: pkg-config not found; install it with: apt-get install pkg-config (or run 'make deps'))
+  endif
+  MISSING := $(strip $(foreach p,$(DEP_PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+  ifneq ($(MISSING),)
+    $(error clientscan: missing $(MISSING); install with: apt-get install $(foreach p,$(MISSING),$(deb_$(p))) (or run 'make deps'))
+  endif
+  DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEP_PKGS))
+  DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEP_PKGS)) -lpthread -lm
+  CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+  CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+endif
+
+# -ffp-contract=off and no -ffast-math: PDQ is bit-exact with the reference
+# only if every float operation happens as written, whatever -march is used.
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -fPIC \
+               -ffp-contract=off -fno-fast-math -pthread $(WARN)
+CFLAGS ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(SANFLAGS) $(CFLAGS) $(DEP_CFLAGS)
+LIB_CFLAGS := $(ALL_CFLAGS) -DCLIENTSCAN_BUILDING -fvisibility=hidden -Ilib
+LDFLAGS ?=
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS) -pthread
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(sort $(wildcard tools/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tools/bench/%.c=$(BUILD)/bench/%)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c tests/conformance/test_*.c))
+TEST_BIN := $(foreach t,$(TEST_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
+TEST_SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+STATIC_LIB := $(BUILD)/libclientscan.a
+SHARED_LIB := $(BUILD)/libclientscan.so
+CLI := $(BUILD)/clientscan
+
+.PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match \
+        fuzz fuzz-build install uninstall clean help coverage
+.DEFAULT_GOAL := all
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(CLI)
+
+help:
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) lib/clientscan.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilib -Itools -c $< -o $@
+
+$(BUILD)/obj/tests/support/%.o: tests/support/%.c $(wildcard tests/support/*.h) lib/clientscan.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Ilib -Itests/support -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libclientscan.so.0 $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(CLI): $(TOOL_OBJ) $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(STATIC_LIB) $(DEP_LIBS)
+
+$(BUILD)/bench/%: tools/bench/%.c $(STATIC_LIB) lib/clientscan.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilib -Itools/bench $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(DEP_LIBS)
+
+# Unit tests may call internal functions: they link the static library and
+# see lib/ headers.
+define test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(STATIC_LIB) $(TEST_SUPPORT_OBJ) $(wildcard lib/*.h tests/support/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(CMOCKA_CFLAGS) -Ilib -Itests/support $$(ALL_LDFLAGS) -o $$@ $(1) \
+	    $$(TEST_SUPPORT_OBJ) $$(STATIC_LIB) $$(CMOCKA_LIBS) $$(DEP_LIBS)
+endef
+$(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
+
+check-tests:
+	@$(PKG_CONFIG) --exists cmocka || { echo "clientscan: missing cmocka; install with: apt-get install $(deb_cmocka) (or run 'make deps')"; exit 1; }
+
+# ---------------------------------------------------------------- entry points
+# demo and test first make sure the libraries are there (installing them when
+# possible), then re-enter make so pkg-config sees them.
+demo:
+	@sh tools/deps.sh
+	@$(MAKE) --no-print-directory demo-run
+
+test:
+	@sh tools/deps.sh
+	@$(MAKE) --no-print-directory test-run
+
+demo-run: $(CLI)
+	@sh tools/demo.sh $(CLI)
+
+test-run: check-tests all $(TEST_BIN)
+	@sh tests/run.sh $(BUILD)
+
+# ---------------------------------------------------------------- benchmarks
+bench-hash: $(CLI) $(BUILD)/bench/bench_hash
+	$(BUILD)/bench/bench_hash
+
+bench-match: $(BUILD)/bench/bench_match
+	$(BUILD)/bench/bench_match
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -ffp-contract=off \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -DCLIENTSCAN_BUILDING
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(DEP_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# ---------------------------------------------------------------- coverage
+coverage:
+	@$(MAKE) --no-print-directory COVERAGE=1 test-run
+	@sh tools/coverage.sh build-cov
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/libclientscan.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libclientscan.so.0
+	ln -sf libclientscan.so.0 $(DESTDIR)$(PREFIX)/lib/libclientscan.so
+	install -m 644 lib/clientscan.h $(DESTDIR)$(PREFIX)/include/clientscan.h
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/clientscan
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*VERSION_STRING "\(.*\)"/\1/p' lib/clientscan.h)|' \
+	    lib/clientscan.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/clientscan.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libclientscan.a $(DESTDIR)$(PREFIX)/lib/libclientscan.so* \
+	    $(DESTDIR)$(PREFIX)/include/clientscan.h $(DESTDIR)$(PREFIX)/bin/clientscan \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/clientscan.pc
+
+clean:
+	rm -rf build build-san build-cov build-fuzz build-clang

@@ -1,0 +1,117 @@
+/* Conformance: every image in ../shared/pdq-vectors must hash to exactly what
+ * Meta's reference implementation printed (hash, quality, all 8 dihedral
+ * variants), in both modes. Skips loudly when the vectors are absent. */
+#include "support.h"
+
+#include "clientscan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELDS 10 /* file, quality, 8 hashes */
+
+typedef struct {
+    int rows, exact, failed;
+} tally;
+
+static int split_tabs(char *line, char *fields[], int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *f = strtok_r(line, "\t\r\n", &save); f && n < max; f = strtok_r(NULL, "\t\r\n", &save))
+        fields[n++] = f;
+    return n;
+}
+
+static tally check_file(const char *dir, const char *tsv, clientscan_pdq_mode mode)
+{
+    tally t = {0, 0, 0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, tsv);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char line[2048];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        char *fld[FIELDS];
+        int n = split_tabs(line, fld, FIELDS);
+        if (n != FIELDS)
+            fail_msg("%s: malformed row with %d fields", tsv, n);
+        t.rows++;
+        char img_path[4096];
+        snprintf(img_path, sizeof img_path, "%s/images/%s", dir, fld[0]);
+
+        clientscan_image img;
+        clientscan_detail detail = {{0}};
+        int rc = clientscan_decode_file(img_path, NULL, &img, &detail);
+        if (rc != CLIENTSCAN_OK) {
+            print_error("%s: decode failed: %s\n", fld[0], detail.text);
+            t.failed++;
+            continue;
+        }
+        clientscan_pdq_result res;
+        rc = clientscan_pdq_hash_image(&img, mode, 1, &res, &detail);
+        clientscan_image_release(&img);
+        assert_int_equal(rc, CLIENTSCAN_OK);
+
+        bool exact = atoi(fld[1]) == res.quality;
+        int worst = 0;
+        for (int v = 0; v < CLIENTSCAN_DIHEDRAL_COUNT; v++) {
+            clientscan_pdq want;
+            assert_int_equal(clientscan_pdq_from_hex(fld[2 + v], strlen(fld[2 + v]), &want, NULL),
+                             CLIENTSCAN_OK);
+            int d = clientscan_pdq_distance(&want, &res.hash[v]);
+            if (d > worst)
+                worst = d;
+        }
+        exact = exact && worst == 0;
+        if (exact) {
+            t.exact++;
+        } else {
+            char got[CLIENTSCAN_PDQ_HEX_BYTES];
+            clientscan_pdq_to_hex(&res.hash[0], got);
+            print_error("%s [%s]: got %s q=%d, want %s q=%s (worst variant %d bits)\n", fld[0],
+                        tsv, got, res.quality, fld[2], fld[1], worst);
+            t.failed++;
+        }
+    }
+    fclose(f);
+    print_message("%s: %d/%d rows bit-exact (hash, quality and all 8 variants)\n", tsv, t.exact,
+                  t.rows);
+    return t;
+}
+
+static void run_mode(const char *tsv, clientscan_pdq_mode mode)
+{
+    const char *dir = ts_vectors_dir(tsv);
+    if (!dir)
+        skip();
+    tally t = check_file(dir, tsv, mode);
+    assert_true(t.rows >= 44);
+    assert_int_equal(t.failed, 0);
+    assert_int_equal(t.exact, t.rows);
+}
+
+static void test_full_resolution_matches_reference(void **state)
+{
+    (void)state;
+    run_mode("expected-full.tsv", CLIENTSCAN_PDQ_MODE_FULL);
+}
+
+static void test_cli512_mode_matches_reference_cli(void **state)
+{
+    (void)state;
+    run_mode("expected-cli512.tsv", CLIENTSCAN_PDQ_MODE_CLI512);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_resolution_matches_reference),
+        cmocka_unit_test(test_cli512_mode_matches_reference_cli),
+    };
+    return cmocka_run_group_tests_name("pdq conformance", tests, NULL, NULL);
+}

@@ -1,0 +1,46 @@
+/* clientscan — command-line entry point: dispatches to one file per command. */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} commands[] = {
+    {"hash", cmd_hash, "PDQ-hash images (files, directories, stdin)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: clientscan COMMAND [options] [args]\n\n"
+                 "Client-side perceptual-hash scanning before end-to-end encryption.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'clientscan COMMAND --help' describes a command.\n"
+                 "  --help      this text\n"
+                 "  --version   print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("clientscan %s\n", clientscan_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see 'clientscan --help')", argv[1]);
+    return CLI_USAGE;
+}
