@@ -1,0 +1,376 @@
+/* Unit tests for PDQ hashing: bit layout, median, dihedral algebra, hex,
+ * distance, edge sizes. Reference conformance lives in tests/conformance. */
+#include "support.h"
+
+#include "pdq_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deterministic smooth-plus-texture test picture, RGB. */
+static clientscan_image make_picture(uint32_t w, uint32_t h)
+{
+    clientscan_image img = {.width = w, .height = h, .channels = 3, .stride = (size_t)w * 3};
+    img.pixels = malloc(img.stride * h);
+    assert_non_null(img.pixels);
+    uint32_t seed = 12345;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            seed = seed * 1103515245u + 12345u;
+            double fx = (double)x / w, fy = (double)y / h;
+            double v = 128 + 60 * sin(7 * fx + 3 * fy) + 40 * cos(11 * fy * fx) +
+                       (fx > 0.3 && fx < 0.6 && fy > 0.2 && fy < 0.5 ? 50 : 0);
+            uint8_t *p = img.pixels + y * img.stride + x * 3;
+            int n = (int)((seed >> 16) % 9) - 4;
+            for (int c = 0; c < 3; c++) {
+                double u = v + n + c * 10 * fy;
+                p[c] = (uint8_t)(u < 0 ? 0 : u > 255 ? 255 : u);
+            }
+        }
+    return img;
+}
+
+static clientscan_image transform_picture(const clientscan_image *src, bool transpose,
+                                          bool mirror_x, bool mirror_y)
+{
+    clientscan_image dst = *src;
+    if (transpose) {
+        dst.width = src->height;
+        dst.height = src->width;
+    }
+    dst.stride = (size_t)dst.width * 3;
+    dst.pixels = malloc(dst.stride * dst.height);
+    assert_non_null(dst.pixels);
+    for (uint32_t y = 0; y < dst.height; y++)
+        for (uint32_t x = 0; x < dst.width; x++) {
+            uint32_t sx = transpose ? y : x, sy = transpose ? x : y;
+            if (mirror_x)
+                sx = src->width - 1 - sx;
+            if (mirror_y)
+                sy = src->height - 1 - sy;
+            memcpy(dst.pixels + y * dst.stride + x * 3, src->pixels + sy * src->stride + sx * 3, 3);
+        }
+    return dst;
+}
+
+static void test_bit_layout_matches_documented_hex_order(void **state)
+{
+    (void)state;
+    float c[16][16];
+    clientscan_pdq h[CLIENTSCAN_DIHEDRAL_COUNT];
+    char hex[CLIENTSCAN_PDQ_HEX_BYTES];
+
+    /* Values 0..255 row by row: rows 8..15 exceed the median (127). Rows are
+     * printed from 15 down to 0, so the first half of the hex is all ones. */
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            c[i][j] = (float)(i * 16 + j);
+    cs_pdq_hash_from_coefficients(c, false, h);
+    clientscan_pdq_to_hex(&h[0], hex);
+    assert_string_equal(hex, "ffffffffffffffffffffffffffffffff"
+                             "00000000000000000000000000000000");
+
+    /* Column-major values: columns 8..15 set in every row; column 15 is the
+     * most significant bit of each 4-digit group. */
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            c[i][j] = (float)(j * 16 + i);
+    cs_pdq_hash_from_coefficients(c, false, h);
+    clientscan_pdq_to_hex(&h[0], hex);
+    for (int g = 0; g < 16; g++)
+        assert_memory_equal(hex + 4 * g, "ff00", 4);
+
+    /* Only coefficient (row 0, column 0) is above the median of a set where
+     * 255 values tie at zero: the last hex digit's lowest bit. */
+    memset(c, 0, sizeof c);
+    c[0][0] = 1.0f;
+    cs_pdq_hash_from_coefficients(c, false, h);
+    clientscan_pdq_to_hex(&h[0], hex);
+    assert_string_equal(hex, "0000000000000000000000000000000000000000000000000000000000000001");
+}
+
+static void test_median_is_the_128th_smallest(void **state)
+{
+    (void)state;
+    /* A shuffled permutation of 0..255: exactly the values >= 128 are set. */
+    float c[16][16];
+    int perm[256];
+    for (int i = 0; i < 256; i++)
+        perm[i] = i;
+    uint32_t s = 7;
+    for (int i = 255; i > 0; i--) {
+        s = s * 1664525u + 1013904223u;
+        int j = (int)(s % (uint32_t)(i + 1));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int k = 0; k < 256; k++)
+        c[k / 16][k % 16] = (float)perm[k] - 100.5f;
+    clientscan_pdq h[CLIENTSCAN_DIHEDRAL_COUNT];
+    cs_pdq_hash_from_coefficients(c, false, h);
+    int bits = 0;
+    for (int k = 0; k < 256; k++) {
+        int i = k / 16, j = k % 16;
+        int byte = 2 * (15 - i) + (j < 8 ? 1 : 0);
+        bool set = (h[0].bytes[byte] >> (j & 7)) & 1;
+        assert_int_equal(set, perm[k] >= 128);
+        bits += set;
+    }
+    assert_int_equal(bits, 128);
+}
+
+static void apply(const float in[16][16], clientscan_dihedral d, float out[16][16])
+{
+    cs_pdq_dihedral_coefficients(in, d, out);
+}
+
+static void test_dihedral_maps_form_the_dihedral_group(void **state)
+{
+    (void)state;
+    float c[16][16], a[16][16], b[16][16], r[16][16];
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            c[i][j] = (float)(i * 37 + j * 11 + 1) * ((i + j) % 3 ? 1.0f : -1.0f);
+
+    /* rot90 twice = rot180; rot90 three times = rot270; four times = identity */
+    apply(c, CLIENTSCAN_DIHEDRAL_ROT90, a);
+    apply(a, CLIENTSCAN_DIHEDRAL_ROT90, b);
+    apply(c, CLIENTSCAN_DIHEDRAL_ROT180, r);
+    assert_memory_equal(b, r, sizeof r);
+    apply(b, CLIENTSCAN_DIHEDRAL_ROT90, a);
+    apply(c, CLIENTSCAN_DIHEDRAL_ROT270, r);
+    assert_memory_equal(a, r, sizeof r);
+    apply(a, CLIENTSCAN_DIHEDRAL_ROT90, b);
+    assert_memory_equal(b, c, sizeof c);
+
+    /* every reflection is an involution */
+    const clientscan_dihedral reflections[] = {
+        CLIENTSCAN_DIHEDRAL_FLIPX, CLIENTSCAN_DIHEDRAL_FLIPY, CLIENTSCAN_DIHEDRAL_FLIPPLUS1,
+        CLIENTSCAN_DIHEDRAL_FLIPMINUS1};
+    for (size_t k = 0; k < 4; k++) {
+        apply(c, reflections[k], a);
+        apply(a, reflections[k], b);
+        assert_memory_equal(b, c, sizeof c);
+    }
+    /* flipx then flipy = rot180; flipplus1 then flipx = a rotation */
+    apply(c, CLIENTSCAN_DIHEDRAL_FLIPX, a);
+    apply(a, CLIENTSCAN_DIHEDRAL_FLIPY, b);
+    apply(c, CLIENTSCAN_DIHEDRAL_ROT180, r);
+    assert_memory_equal(b, r, sizeof r);
+}
+
+/* Hashing a really rotated/mirrored picture matches (distance <= 31) the variant the
+ * original's DCT predicts; exactly only along a side whose length n makes the
+ * decimation samples floor((i + 0.5) * n / 64) mirror-symmetric (n/64 odd). */
+static void test_dihedral_variants_predict_transformed_images(void **state)
+{
+    (void)state;
+    clientscan_image img = make_picture(320, 256);
+    clientscan_pdq_result orig;
+    assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &orig, NULL),
+                     CLIENTSCAN_OK);
+    assert_true(orig.quality >= 50);
+    const struct {
+        clientscan_dihedral d;
+        bool transpose, mx, my;
+    } cases[] = {
+        {CLIENTSCAN_DIHEDRAL_FLIPX, false, false, true},
+        {CLIENTSCAN_DIHEDRAL_FLIPY, false, true, false},
+        {CLIENTSCAN_DIHEDRAL_ROT180, false, true, true},
+        {CLIENTSCAN_DIHEDRAL_FLIPPLUS1, true, false, false},
+        {CLIENTSCAN_DIHEDRAL_ROT90, true, true, false}, /* counter-clockwise */
+        {CLIENTSCAN_DIHEDRAL_ROT270, true, false, true},
+        {CLIENTSCAN_DIHEDRAL_FLIPMINUS1, true, true, true},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        clientscan_image t = transform_picture(&img, cases[k].transpose, cases[k].mx, cases[k].my);
+        clientscan_pdq_result r;
+        assert_int_equal(clientscan_pdq_hash_image(&t, CLIENTSCAN_PDQ_MODE_FULL, 0, &r, NULL),
+                         CLIENTSCAN_OK);
+        int d = clientscan_pdq_distance(&r.hash[0], &orig.hash[cases[k].d]);
+        int unrelated = clientscan_pdq_distance(&r.hash[0], &orig.hash[0]);
+        print_message("%s: transformed image vs predicted variant: %d bits (vs original %d)\n",
+                      clientscan_dihedral_name(cases[k].d), d, unrelated);
+        assert_true(d <= CLIENTSCAN_PDQ_MATCH_THRESHOLD);
+        assert_true(d < unrelated);
+        free(t.pixels);
+    }
+    free(img.pixels);
+}
+
+static void test_dct_rows_are_orthonormal(void **state)
+{
+    (void)state;
+    float d[16][64];
+    cs_pdq_dct_matrix(d);
+    for (int a = 0; a < 16; a++)
+        for (int b = 0; b < 16; b++) {
+            double dot = 0;
+            for (int k = 0; k < 64; k++)
+                dot += (double)d[a][k] * d[b][k];
+            assert_true(fabs(dot - (a == b ? 1.0 : 0.0)) < 1e-6);
+        }
+}
+
+static void test_tiny_and_flat_images(void **state)
+{
+    (void)state;
+    uint8_t px[64 * 64];
+    memset(px, 77, sizeof px);
+    clientscan_image img = {.width = 4, .height = 64, .channels = 1, .stride = 64, .pixels = px};
+    clientscan_pdq_result r;
+    clientscan_pdq zero = {{0}};
+    assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &r, NULL),
+                     CLIENTSCAN_OK);
+    assert_int_equal(r.quality, 0);
+    for (int v = 0; v < CLIENTSCAN_DIHEDRAL_COUNT; v++)
+        assert_memory_equal(&r.hash[v], &zero, sizeof zero);
+
+    img.width = 64; /* flat: no gradient, quality 0 */
+    assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 0, &r, NULL),
+                     CLIENTSCAN_OK);
+    assert_int_equal(r.quality, 0);
+}
+
+static void test_grey_equals_rgb_with_equal_channels(void **state)
+{
+    (void)state;
+    /* Luma of (v,v,v) is v up to float rounding of 0.299+0.587+0.114, so the
+     * hashes must be close; this guards the channel handling. */
+    clientscan_image rgb = make_picture(200, 150);
+    clientscan_image grey = {.width = 200, .height = 150, .channels = 1, .stride = 200};
+    grey.pixels = malloc(200 * 150);
+    assert_non_null(grey.pixels);
+    for (size_t i = 0; i < 200 * 150; i++) {
+        grey.pixels[i] = rgb.pixels[i * 3];
+        rgb.pixels[i * 3 + 1] = rgb.pixels[i * 3 + 2] = rgb.pixels[i * 3];
+    }
+    clientscan_pdq_result a, b;
+    assert_int_equal(clientscan_pdq_hash_image(&rgb, 0, 0, &a, NULL), CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hash_image(&grey, 0, 0, &b, NULL), CLIENTSCAN_OK);
+    assert_true(clientscan_pdq_distance(&a.hash[0], &b.hash[0]) <= 4);
+    free(rgb.pixels);
+    free(grey.pixels);
+}
+
+static void test_cli512_only_changes_large_images(void **state)
+{
+    (void)state;
+    clientscan_image small = make_picture(500, 300);
+    clientscan_pdq_result a, b;
+    assert_int_equal(clientscan_pdq_hash_image(&small, CLIENTSCAN_PDQ_MODE_FULL, 1, &a, NULL), 0);
+    assert_int_equal(clientscan_pdq_hash_image(&small, CLIENTSCAN_PDQ_MODE_CLI512, 1, &b, NULL), 0);
+    assert_memory_equal(&a, &b, sizeof a);
+    free(small.pixels);
+
+    clientscan_image big = make_picture(1200, 700);
+    assert_int_equal(clientscan_pdq_hash_image(&big, CLIENTSCAN_PDQ_MODE_FULL, 0, &a, NULL), 0);
+    assert_int_equal(clientscan_pdq_hash_image(&big, CLIENTSCAN_PDQ_MODE_CLI512, 0, &b, NULL), 0);
+    int d = clientscan_pdq_distance(&a.hash[0], &b.hash[0]);
+    assert_true(d <= 32); /* same picture, different resampling */
+    free(big.pixels);
+}
+
+static void test_invalid_images_are_rejected(void **state)
+{
+    (void)state;
+    uint8_t px[16] = {0};
+    clientscan_pdq_result r;
+    clientscan_detail detail;
+    clientscan_image bad = {.width = 4, .height = 4, .channels = 2, .stride = 8, .pixels = px};
+    assert_int_equal(clientscan_pdq_hash_image(&bad, 0, 0, &r, &detail),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+    bad.channels = 3;
+    bad.stride = 11; /* < width * channels */
+    assert_int_equal(clientscan_pdq_hash_image(&bad, 0, 0, &r, &detail),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+    bad.stride = 12;
+    assert_int_equal(clientscan_pdq_hash_image(&bad, (clientscan_pdq_mode)9, 0, &r, &detail),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hash_image(NULL, 0, 0, &r, &detail),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hash_image(&bad, 0, 0, NULL, &detail),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+}
+
+static void test_hex_round_trip_and_strict_parsing(void **state)
+{
+    (void)state;
+    const char *hex = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    clientscan_pdq h;
+    char back[CLIENTSCAN_PDQ_HEX_BYTES];
+    assert_int_equal(clientscan_pdq_from_hex(hex, 64, &h, NULL), CLIENTSCAN_OK);
+    assert_int_equal(h.bytes[0], 0xf8);
+    assert_int_equal(h.bytes[31], 0x22);
+    clientscan_pdq_to_hex(&h, back);
+    assert_string_equal(back, hex);
+
+    const char *upper = "F8F8F0CEE0F4A84F06370A22038F63F0B36E2ED596621E1D33E6B39C4E9C9B22";
+    clientscan_pdq u;
+    assert_int_equal(clientscan_pdq_from_hex(upper, 64, &u, NULL), CLIENTSCAN_OK);
+    assert_memory_equal(&u, &h, sizeof h);
+
+    clientscan_detail detail;
+    assert_int_equal(clientscan_pdq_from_hex(hex, 63, &h, &detail), CLIENTSCAN_E_PARSE);
+    assert_non_null(strstr(detail.text, "63"));
+    char bad[65];
+    memcpy(bad, hex, 65);
+    bad[10] = 'g';
+    assert_int_equal(clientscan_pdq_from_hex(bad, 64, &h, &detail), CLIENTSCAN_E_PARSE);
+    assert_non_null(strstr(detail.text, "11"));
+    bad[10] = ' ';
+    assert_int_equal(clientscan_pdq_from_hex(bad, 64, &h, &detail), CLIENTSCAN_E_PARSE);
+    assert_int_equal(clientscan_pdq_from_hex("", 0, &h, &detail), CLIENTSCAN_E_PARSE);
+}
+
+static void test_distance_counts_differing_bits(void **state)
+{
+    (void)state;
+    clientscan_pdq a, b;
+    uint32_t s = 99;
+    for (int trial = 0; trial < 200; trial++) {
+        int expect = 0;
+        for (int i = 0; i < 32; i++) {
+            s = s * 1103515245u + 12345u;
+            a.bytes[i] = (uint8_t)(s >> 16);
+            s = s * 1103515245u + 12345u;
+            b.bytes[i] = (uint8_t)(s >> 16);
+            for (int bit = 0; bit < 8; bit++)
+                expect += ((a.bytes[i] ^ b.bytes[i]) >> bit) & 1;
+        }
+        assert_int_equal(clientscan_pdq_distance(&a, &b), expect);
+        assert_int_equal(clientscan_pdq_distance(&a, &a), 0);
+    }
+    memset(&a, 0, sizeof a);
+    memset(&b, 0xff, sizeof b);
+    assert_int_equal(clientscan_pdq_distance(&a, &b), 256);
+}
+
+static void test_dihedral_names(void **state)
+{
+    (void)state;
+    assert_string_equal(clientscan_dihedral_name(CLIENTSCAN_DIHEDRAL_ORIGINAL), "original");
+    assert_string_equal(clientscan_dihedral_name(CLIENTSCAN_DIHEDRAL_FLIPMINUS1), "flipminus1");
+    assert_string_equal(clientscan_dihedral_name((clientscan_dihedral)8), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bit_layout_matches_documented_hex_order),
+        cmocka_unit_test(test_median_is_the_128th_smallest),
+        cmocka_unit_test(test_dihedral_maps_form_the_dihedral_group),
+        cmocka_unit_test(test_dihedral_variants_predict_transformed_images),
+        cmocka_unit_test(test_dct_rows_are_orthonormal),
+        cmocka_unit_test(test_tiny_and_flat_images),
+        cmocka_unit_test(test_grey_equals_rgb_with_equal_channels),
+        cmocka_unit_test(test_cli512_only_changes_large_images),
+        cmocka_unit_test(test_invalid_images_are_rejected),
+        cmocka_unit_test(test_hex_round_trip_and_strict_parsing),
+        cmocka_unit_test(test_distance_counts_differing_bits),
+        cmocka_unit_test(test_dihedral_names),
+    };
+    return cmocka_run_group_tests_name("pdq", tests, NULL, NULL);
+}
