@@ -215,6 +215,31 @@ CLIENTSCAN_API int clientscan_pdq_hash_image(const clientscan_image *image,
                                              clientscan_pdq_result *out,
                                              clientscan_detail *detail);
 
+/* Incremental hashing for decoders that produce rows top to bottom: memory
+ * stays O(width * height / 128) instead of a float copy of the image, and
+ * the result is bit-identical to clientscan_pdq_hash_image() in full mode.
+ * One hasher per image and per thread. */
+typedef struct clientscan_pdq_hasher clientscan_pdq_hasher;
+
+/* Errors: INVALID_ARGUMENT (zero or absurd size), NOMEM. */
+CLIENTSCAN_API int clientscan_pdq_hasher_new(uint32_t width, uint32_t height,
+                                             clientscan_pdq_hasher **out,
+                                             clientscan_detail *detail);
+
+/* Feeds the next row: `width` pixels of `channels` (1 grey, 3 RGB) bytes.
+ * Errors: INVALID_ARGUMENT (bad channels, more rows than height, finished). */
+CLIENTSCAN_API int clientscan_pdq_hasher_push(clientscan_pdq_hasher *hasher, const uint8_t *row,
+                                              uint32_t channels);
+
+/* After exactly `height` rows: the hash (and the 7 variants if dihedral).
+ * Errors: INVALID_ARGUMENT (missing rows, already finished). */
+CLIENTSCAN_API int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *hasher, int dihedral,
+                                                clientscan_pdq_result *out,
+                                                clientscan_detail *detail);
+
+/* Frees a hasher; NULL is allowed. */
+CLIENTSCAN_API void clientscan_pdq_hasher_free(clientscan_pdq_hasher *hasher);
+
 /* Number of differing bits, 0..256. */
 CLIENTSCAN_API int clientscan_pdq_distance(const clientscan_pdq *a, const clientscan_pdq *b);
 

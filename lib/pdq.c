@@ -28,35 +28,52 @@ static const float luma_r = 0.299f;
 static const float luma_g = 0.587f;
 static const float luma_b = 0.114f;
 
-/* Source coordinate of output pixel i when resampling n_in -> n_out by
- * nearest neighbour the way the reference CLI's image library does
- * (floor(i * n_in / n_out); exact in integers). */
-static uint32_t nearest_source(uint32_t i, uint32_t n_in, uint32_t n_out)
-{
-    return (uint32_t)(((uint64_t)i * n_in) / n_out);
-}
+/* ---------------------------------------------------------------------
+ * Streaming Jarosz filter.
+ *
+ * The reference filters two full-size float copies of the image: rows (R1),
+ * columns (C1), rows (R2), columns (C2), then samples C2 at 64x64 points.
+ * Here rows flow through the same four box filters top to bottom, so only
+ * a window of rows is ever held, and work that no sample depends on is
+ * skipped (R2 and C2 are evaluated only at the 64 sampled columns). Every
+ * value that is computed goes through the reference's float operations in
+ * the reference's order: each running sum still runs over its whole row or
+ * column, adding then subtracting, and each output is sum / count.
+ *
+ * Speed comes from independence: BLOCK rows are filtered along x together
+ * (their running sums interleave, hiding add latency), and the column
+ * filters update all columns of a row at once (element-wise, vectorisable).
+ * ------------------------------------------------------------------- */
 
-static void fill_luma(const clientscan_image *img, uint32_t rows, uint32_t cols, float *luma)
-{
-    const bool resample = rows != img->height || cols != img->width;
-    for (uint32_t y = 0; y < rows; y++) {
-        uint32_t sy = resample ? nearest_source(y, img->height, rows) : y;
-        const uint8_t *row = img->pixels + (size_t)sy * img->stride;
-        float *out = luma + (size_t)y * cols;
-        if (img->channels == 1) {
-            for (uint32_t x = 0; x < cols; x++) {
-                uint32_t sx = resample ? nearest_source(x, img->width, cols) : x;
-                out[x] = (float)row[sx];
-            }
-        } else {
-            for (uint32_t x = 0; x < cols; x++) {
-                uint32_t sx = resample ? nearest_source(x, img->width, cols) : x;
-                const uint8_t *p = row + (size_t)sx * 3;
-                out[x] = luma_r * (float)p[0] + luma_g * (float)p[1] + luma_b * (float)p[2];
-            }
-        }
-    }
-}
+#define BLOCK 8 /* rows filtered along x together; lanes are independent */
+
+struct clientscan_pdq_hasher {
+    uint32_t rows, cols;
+    int win_x, half_x;  /* box window and half window along a row */
+    int win_y, half_y;  /* ... along a column */
+    uint32_t pushed;    /* image rows received */
+    bool hashable;      /* both sides >= MIN_SIDE */
+    bool finished;
+
+    float *luma_t;      /* [cols][BLOCK]: luma of the current block of rows */
+    uint32_t luma_rows; /* rows in luma_t */
+
+    float *ring1;       /* R1 rows, row-major, a ring of ring1_rows slots */
+    uint32_t ring1_rows;
+    float *sum1;        /* C1 running sums, one per column */
+    uint32_t c1_step;   /* C1 steps taken (input rows fed, then shrink steps) */
+
+    float *c1_t;        /* [cols][BLOCK]: C1 output rows awaiting R2 */
+    uint32_t c1_rows;
+
+    uint32_t sample_x[GRID], sample_y[GRID];
+    float *ring2;       /* R2 rows at the sampled columns: ring2_rows x GRID */
+    uint32_t ring2_rows;
+    float sum2[GRID];
+    uint32_t c2_step;
+    int grid_row;       /* next grid row to fill */
+    float grid[GRID][GRID];
+};
 
 /* Window of the box filter along a side of length n: ceil(n / 128), i.e.
  * half of the n/64 input pixels that fold into one output pixel, because the
@@ -66,71 +83,209 @@ static int jarosz_window(uint32_t n)
     return (int)((n + 2 * GRID - 1) / (2 * GRID));
 }
 
-/* One-dimensional box filter over n samples spaced `stride` apart, window w
- * centred as in the reference: the running sum grows over the first half
- * window, slides, then shrinks; each output is sum / samples-in-window. */
-static void box_1d(const float *in, float *out, int n, size_t stride, int w)
+/* Samples inside the window whose newest index is `add`, for a box filter
+ * of window w over n samples (the window is clipped at both ends). */
+static float window_count(int add, int n, int w)
 {
-    const int half = (w + 2) / 2;
-    const int grow_silent = half - 1;     /* add, no output yet */
-    const int grow_write = w - half + 1;  /* add and write */
-    const int slide = n - w;              /* add, subtract, write */
-    const int shrink = half - 1;          /* subtract and write */
-    size_t left = 0, right = 0, o = 0;
-    float sum = 0.0f;
-    int count = 0;
+    int hi = add < n ? add : n - 1;
+    int lo = add - w + 1 > 0 ? add - w + 1 : 0;
+    return (float)(hi - lo + 1);
+}
 
-    for (int i = 0; i < grow_silent; i++) {
-        sum += in[right];
-        count++;
-        right += stride;
-    }
-    for (int i = 0; i < grow_write; i++) {
-        sum += in[right];
-        count++;
-        out[o] = sum / (float)count;
-        right += stride;
-        o += stride;
-    }
-    for (int i = 0; i < slide; i++) {
-        sum += in[right];
-        sum -= in[left];
-        out[o] = sum / (float)count;
-        left += stride;
-        right += stride;
-        o += stride;
-    }
-    for (int i = 0; i < shrink; i++) {
-        sum -= in[left];
-        count--;
-        out[o] = sum / (float)count;
-        left += stride;
-        o += stride;
+/* Column box filter, one step for all m columns: step r adds input row r
+ * (while r < n) then subtracts input row r - w (once r >= w); from
+ * r = h - 1 on, each step yields output row r - h + 1 into out (element x at
+ * out[x * out_stride]). Returns whether it yielded. */
+static bool column_step(float *sum, uint32_t m, const float *in, const float *old, int r, int n,
+                        int w, int h, float *out, size_t out_stride)
+{
+    if (r < n)
+        for (uint32_t x = 0; x < m; x++)
+            sum[x] += in[x];
+    if (r >= w)
+        for (uint32_t x = 0; x < m; x++)
+            sum[x] -= old[x];
+    if (r < h - 1)
+        return false;
+    const float count = window_count(r, n, w);
+    for (uint32_t x = 0; x < m; x++)
+        out[x * out_stride] = sum[x] / count;
+    return true;
+}
+
+/* Row box filter of window w (half h) over BLOCK interleaved rows
+ * in_t[x][lane] of n samples. With sample == NULL writes every output
+ * column o to out[lane][o]; otherwise only columns sample[0..nsamples)
+ * (ascending, repeats allowed) to out[lane][j], and stops after the last. */
+static void row_filter(const float *in_t, int n, int w, int h, const uint32_t *sample,
+                       int nsamples, float *const out[BLOCK])
+{
+    float sum[BLOCK] = {0};
+    for (int x = 0; x < h - 1; x++)
+        for (int k = 0; k < BLOCK; k++)
+            sum[k] += in_t[(size_t)x * BLOCK + k];
+    int j = 0;
+    for (int o = 0; o < n && j < nsamples; o++) {
+        const int add = o + h - 1, sub = add - w;
+        if (add < n)
+            for (int k = 0; k < BLOCK; k++)
+                sum[k] += in_t[(size_t)add * BLOCK + k];
+        if (sub >= 0)
+            for (int k = 0; k < BLOCK; k++)
+                sum[k] -= in_t[(size_t)sub * BLOCK + k];
+        if (sample && sample[j] != (uint32_t)o)
+            continue;
+        const float count = window_count(add, n, w);
+        do {
+            for (int k = 0; k < BLOCK; k++)
+                out[k][j] = sum[k] / count;
+            j++;
+        } while (sample && j < nsamples && sample[j] == (uint32_t)o);
     }
 }
 
-/* Two passes, each along rows then along columns; the result ends in buf1. */
-static void jarosz_filter(float *buf1, float *buf2, uint32_t rows, uint32_t cols)
+/* C2 output row q: copy it to every grid row that samples image row q. */
+static void emit_grid_rows(clientscan_pdq_hasher *h, int q, const float *row)
 {
-    const int w_rows = jarosz_window(cols); /* window for filtering along a row */
-    const int w_cols = jarosz_window(rows);
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t y = 0; y < rows; y++)
-            box_1d(buf1 + (size_t)y * cols, buf2 + (size_t)y * cols, (int)cols, 1, w_rows);
-        for (uint32_t x = 0; x < cols; x++)
-            box_1d(buf2 + x, buf1 + x, (int)rows, cols, w_cols);
-    }
+    while (h->grid_row < GRID && h->sample_y[h->grid_row] == (uint32_t)q)
+        memcpy(h->grid[h->grid_row++], row, sizeof h->grid[0]);
 }
 
-static void decimate(const float *in, uint32_t rows, uint32_t cols, float out[GRID][GRID])
+/* One C2 step; r2_row is the next R2 row (NULL in the shrinking tail). */
+static void c2_step(clientscan_pdq_hasher *h, const float *r2_row)
 {
-    for (int i = 0; i < GRID; i++) {
-        size_t sy = (size_t)(((i + 0.5) * rows) / GRID);
-        for (int j = 0; j < GRID; j++) {
-            size_t sx = (size_t)(((j + 0.5) * cols) / GRID);
-            out[i][j] = in[sy * cols + sx];
+    const int r = (int)h->c2_step++;
+    float *slot = h->ring2 + (size_t)(r % (int)h->ring2_rows) * GRID;
+    if (r2_row)
+        memcpy(slot, r2_row, sizeof(float) * GRID);
+    const float *old =
+        r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * GRID : NULL;
+    float out[GRID];
+    if (column_step(h->sum2, GRID, slot, old, r, (int)h->rows, h->win_y, h->half_y, out, 1))
+        emit_grid_rows(h, r - h->half_y + 1, out);
+}
+
+/* R2 over the C1 rows gathered in c1_t, then each result row into C2. */
+static void flush_c1_rows(clientscan_pdq_hasher *h)
+{
+    if (h->c1_rows == 0)
+        return;
+    float r2[BLOCK][GRID];
+    float *out[BLOCK];
+    for (int k = 0; k < BLOCK; k++)
+        out[k] = r2[k];
+    row_filter(h->c1_t, (int)h->cols, h->win_x, h->half_x, h->sample_x, GRID, out);
+    for (uint32_t k = 0; k < h->c1_rows; k++)
+        c2_step(h, r2[k]);
+    h->c1_rows = 0;
+}
+
+/* One C1 step; its input row (R1 row r) is already in the ring unless r is
+ * past the last row (the shrinking tail). */
+static void c1_step(clientscan_pdq_hasher *h)
+{
+    const int r = (int)h->c1_step++;
+    const float *in = h->ring1 + (size_t)(r % (int)h->ring1_rows) * h->cols;
+    const float *old =
+        r >= h->win_y ? h->ring1 + (size_t)((r - h->win_y) % (int)h->ring1_rows) * h->cols
+                      : NULL;
+    if (column_step(h->sum1, h->cols, in, old, r, (int)h->rows, h->win_y, h->half_y,
+                    h->c1_t + h->c1_rows, BLOCK) &&
+        ++h->c1_rows == BLOCK)
+        flush_c1_rows(h);
+}
+
+/* R1 over the buffered luma rows into the ring, then C1 over each. */
+static void flush_luma_rows(clientscan_pdq_hasher *h)
+{
+    if (h->luma_rows == 0)
+        return;
+    const uint32_t first = h->pushed - h->luma_rows;
+    float *out[BLOCK];
+    for (uint32_t k = 0; k < BLOCK; k++) {
+        /* Unused lanes of a short last block write into a spare ring slot. */
+        uint32_t row = first + (k < h->luma_rows ? k : h->luma_rows);
+        out[k] = h->ring1 + (size_t)(row % h->ring1_rows) * h->cols;
+    }
+    row_filter(h->luma_t, (int)h->cols, h->win_x, h->half_x, NULL, (int)h->cols, out);
+    for (uint32_t k = 0; k < h->luma_rows; k++)
+        c1_step(h);
+    h->luma_rows = 0;
+}
+
+static void hasher_destroy(clientscan_pdq_hasher *h)
+{
+    free(h->luma_t);
+    free(h->ring1);
+    free(h->sum1);
+    free(h->c1_t);
+    free(h->ring2);
+    free(h);
+}
+
+int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_hasher **out,
+                              clientscan_detail *detail)
+{
+    if (!out)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher pointer");
+    *out = NULL;
+    if (width == 0 || height == 0 || width > INT32_MAX / BLOCK || height > INT32_MAX / 2)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "cannot hash a %ux%u image", width,
+                       height);
+    clientscan_pdq_hasher *h = calloc(1, sizeof *h);
+    if (!h)
+        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a hasher");
+    h->rows = height;
+    h->cols = width;
+    h->hashable = height >= MIN_SIDE && width >= MIN_SIDE;
+    if (h->hashable) {
+        h->win_x = jarosz_window(width);
+        h->half_x = (h->win_x + 2) / 2;
+        h->win_y = jarosz_window(height);
+        h->half_y = (h->win_y + 2) / 2;
+        /* R1 rows r - win_y .. r stay readable while a block of BLOCK rows,
+         * plus one spare slot for unused lanes, is written ahead. */
+        h->ring1_rows = (uint32_t)h->win_y + BLOCK + 1;
+        h->ring2_rows = (uint32_t)h->win_y + 1;
+        for (int i = 0; i < GRID; i++) {
+            h->sample_y[i] = (uint32_t)(((i + 0.5) * height) / GRID);
+            h->sample_x[i] = (uint32_t)(((i + 0.5) * width) / GRID);
+        }
+        h->luma_t = calloc((size_t)width * BLOCK, sizeof(float));
+        h->c1_t = calloc((size_t)width * BLOCK, sizeof(float));
+        h->sum1 = calloc(width, sizeof(float));
+        h->ring1 = calloc((size_t)h->ring1_rows * width, sizeof(float));
+        h->ring2 = calloc((size_t)h->ring2_rows * GRID, sizeof(float));
+        if (!h->luma_t || !h->c1_t || !h->sum1 || !h->ring1 || !h->ring2) {
+            hasher_destroy(h);
+            return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate hasher buffers");
         }
     }
+    *out = h;
+    return CLIENTSCAN_OK;
+}
+
+int clientscan_pdq_hasher_push(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t channels)
+{
+    if (!h || !row || (channels != 1 && channels != 3) || h->finished || h->pushed >= h->rows)
+        return CLIENTSCAN_E_INVALID_ARGUMENT;
+    h->pushed++;
+    if (!h->hashable)
+        return CLIENTSCAN_OK;
+    float *dst = h->luma_t + h->luma_rows;
+    if (channels == 1) {
+        for (uint32_t x = 0; x < h->cols; x++)
+            dst[(size_t)x * BLOCK] = (float)row[x];
+    } else {
+        for (uint32_t x = 0; x < h->cols; x++) {
+            const uint8_t *p = row + (size_t)x * 3;
+            dst[(size_t)x * BLOCK] =
+                luma_r * (float)p[0] + luma_g * (float)p[1] + luma_b * (float)p[2];
+        }
+    }
+    if (++h->luma_rows == BLOCK)
+        flush_luma_rows(h);
+    return CLIENTSCAN_OK;
 }
 
 /* Counts significant gradients between neighbours of the 64x64 image: each
@@ -268,23 +423,51 @@ void cs_pdq_hash_from_coefficients(const float c[COEFFS][COEFFS], bool dihedral,
     }
 }
 
-int cs_pdq_from_luma(float *buf1, float *buf2, uint32_t rows, uint32_t cols, bool dihedral,
-                     clientscan_pdq_result *out)
+void clientscan_pdq_hasher_free(clientscan_pdq_hasher *h)
 {
-    memset(out, 0, sizeof *out);
-    if (rows < MIN_SIDE || cols < MIN_SIDE)
-        return CLIENTSCAN_OK; /* reference: all-zero hash, quality 0 */
+    if (h)
+        hasher_destroy(h);
+}
 
-    float grid[GRID][GRID];
+int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
+                                 clientscan_pdq_result *out, clientscan_detail *detail)
+{
+    if (!h || !out)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher or result");
+    memset(out, 0, sizeof *out);
+    if (h->finished)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "hasher already finished");
+    if (h->pushed != h->rows)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "got %u of %u rows", h->pushed,
+                       h->rows);
+    h->finished = true;
+    if (!h->hashable)
+        return CLIENTSCAN_OK; /* reference: all-zero hash, quality 0 */
+    flush_luma_rows(h);
+    const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
+    while (h->c1_step < steps)
+        c1_step(h);
+    flush_c1_rows(h);
+    while (h->c2_step < steps)
+        c2_step(h, NULL);
+    if (h->grid_row != GRID)
+        return cs_fail(detail, CLIENTSCAN_E_INTERNAL, "filled %d of 64 grid rows", h->grid_row);
+
     float dct[COEFFS][GRID];
     float coeffs[COEFFS][COEFFS];
-    jarosz_filter(buf1, buf2, rows, cols);
-    decimate(buf1, rows, cols, grid);
-    out->quality = quality_metric(grid);
+    out->quality = quality_metric((const float(*)[GRID])h->grid);
     cs_pdq_dct_matrix(dct);
-    dct_16x16(dct, grid, coeffs);
-    cs_pdq_hash_from_coefficients(coeffs, dihedral, out->hash);
+    dct_16x16((const float(*)[GRID])dct, (const float(*)[GRID])h->grid, coeffs);
+    cs_pdq_hash_from_coefficients((const float(*)[COEFFS])coeffs, dihedral != 0, out->hash);
     return CLIENTSCAN_OK;
+}
+
+/* Source coordinate of output pixel i when resampling n_in -> n_out by
+ * nearest neighbour the way the reference CLI's image library does:
+ * floor(i * n_in / n_out), exact in integers. */
+static uint32_t nearest_source(uint32_t i, uint32_t n_in, uint32_t n_out)
+{
+    return (uint32_t)(((uint64_t)i * n_in) / n_out);
 }
 
 int clientscan_pdq_hash_image(const clientscan_image *image, clientscan_pdq_mode mode,
@@ -304,23 +487,30 @@ int clientscan_pdq_hash_image(const clientscan_image *image, clientscan_pdq_mode
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "image stride too small");
 
     uint32_t rows = image->height, cols = image->width;
-    if (mode == CLIENTSCAN_PDQ_MODE_CLI512 && (rows > CLI512_SIDE || cols > CLI512_SIDE))
+    const bool resample =
+        mode == CLIENTSCAN_PDQ_MODE_CLI512 && (rows > CLI512_SIDE || cols > CLI512_SIDE);
+    if (resample)
         rows = cols = CLI512_SIDE; /* aspect ratio not kept, as in the reference CLI */
 
-    size_t n, bytes;
-    if (!cs_mul_size(rows, cols, &n) || !cs_mul_size(n, sizeof(float), &bytes))
-        return cs_fail(detail, CLIENTSCAN_E_LIMIT, "image too large to hash");
-    float *buf1 = malloc(bytes);
-    float *buf2 = malloc(bytes);
-    if (!buf1 || !buf2) {
-        free(buf1);
-        free(buf2);
-        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate %zu bytes for hashing",
-                       2 * bytes);
+    clientscan_pdq_hasher *h;
+    int rc = clientscan_pdq_hasher_new(cols, rows, &h, detail);
+    if (rc != CLIENTSCAN_OK)
+        return rc;
+    uint8_t resampled[CLI512_SIDE * 3];
+    const uint32_t ch = image->channels;
+    for (uint32_t y = 0; y < rows && rc == CLIENTSCAN_OK; y++) {
+        uint32_t sy = resample ? nearest_source(y, image->height, rows) : y;
+        const uint8_t *src = image->pixels + (size_t)sy * image->stride;
+        if (resample) {
+            for (uint32_t x = 0; x < cols; x++)
+                memcpy(resampled + x * ch, src + (size_t)nearest_source(x, image->width, cols) * ch,
+                       ch);
+            src = resampled;
+        }
+        rc = clientscan_pdq_hasher_push(h, src, ch);
     }
-    fill_luma(image, rows, cols, buf1);
-    int rc = cs_pdq_from_luma(buf1, buf2, rows, cols, dihedral != 0, out);
-    free(buf1);
-    free(buf2);
+    if (rc == CLIENTSCAN_OK)
+        rc = clientscan_pdq_hasher_finish(h, dihedral, out, detail);
+    clientscan_pdq_hasher_free(h);
     return rc;
 }

@@ -19,9 +19,4 @@ void cs_pdq_dihedral_coefficients(const float c[16][16], clientscan_dihedral whi
 void cs_pdq_hash_from_coefficients(const float c[16][16], bool dihedral,
                                    clientscan_pdq hashes[CLIENTSCAN_DIHEDRAL_COUNT]);
 
-/* Hashes a rows x cols float luma image held in buf1 (clobbered; buf2 is
- * scratch of the same size). */
-int cs_pdq_from_luma(float *buf1, float *buf2, uint32_t rows, uint32_t cols, bool dihedral,
-                     clientscan_pdq_result *out);
-
 #endif

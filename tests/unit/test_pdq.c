@@ -54,6 +54,147 @@ static clientscan_image transform_picture(const clientscan_image *src, bool tran
     return dst;
 }
 
+/* ---- Oracle: the straightforward full-buffer formulation (two float
+ * copies of the image, whole-row and whole-column passes), written directly
+ * from the algorithm description. The streaming implementation must agree
+ * with it bit for bit on every size. */
+static int oracle_window(uint32_t n)
+{
+    return (int)((n + 127) / 128);
+}
+
+static void oracle_box(const float *in, float *out, int n, size_t stride, int w)
+{
+    const int half = (w + 2) / 2;
+    size_t left = 0, right = 0, o = 0;
+    float sum = 0.0f;
+    int count = 0;
+    for (int i = 0; i < half - 1; i++, right += stride) {
+        sum += in[right];
+        count++;
+    }
+    for (int i = 0; i < w - half + 1; i++, right += stride, o += stride) {
+        sum += in[right];
+        count++;
+        out[o] = sum / (float)count;
+    }
+    for (int i = 0; i < n - w; i++, left += stride, right += stride, o += stride) {
+        sum += in[right];
+        sum -= in[left];
+        out[o] = sum / (float)count;
+    }
+    for (int i = 0; i < half - 1; i++, left += stride, o += stride) {
+        sum -= in[left];
+        count--;
+        out[o] = sum / (float)count;
+    }
+}
+
+static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
+{
+    uint32_t rows = img->height, cols = img->width;
+    memset(res, 0, sizeof *res);
+    if (rows < 5 || cols < 5)
+        return;
+    float *a = malloc(sizeof(float) * rows * cols), *b = malloc(sizeof(float) * rows * cols);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint32_t y = 0; y < rows; y++)
+        for (uint32_t x = 0; x < cols; x++) {
+            const uint8_t *p = img->pixels + y * img->stride + x * img->channels;
+            a[y * cols + x] = img->channels == 1 ? (float)p[0]
+                                                 : 0.299f * (float)p[0] + 0.587f * (float)p[1] +
+                                                       0.114f * (float)p[2];
+        }
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t y = 0; y < rows; y++)
+            oracle_box(a + y * cols, b + y * cols, (int)cols, 1, oracle_window(cols));
+        for (uint32_t x = 0; x < cols; x++)
+            oracle_box(b + x, a + x, (int)rows, cols, oracle_window(rows));
+    }
+    float g[64][64];
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++)
+            g[i][j] = a[(size_t)(((i + 0.5) * rows) / 64) * cols + (size_t)(((j + 0.5) * cols) / 64)];
+    free(a);
+    free(b);
+    int sum = 0;
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++) {
+            if (i < 63)
+                sum += abs((int)(((g[i][j] - g[i + 1][j]) * 100.0f) / 255.0f));
+            if (j < 63)
+                sum += abs((int)(((g[i][j] - g[i][j + 1]) * 100.0f) / 255.0f));
+        }
+    res->quality = sum / 90 > 100 ? 100 : sum / 90;
+    float d[16][64], t[16][64], c[16][16];
+    cs_pdq_dct_matrix(d);
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 64; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < 64; k++)
+                s += d[i][k] * g[k][j];
+            t[i][j] = s;
+        }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < 64; k++)
+                s += t[i][k] * d[j][k];
+            c[i][j] = s;
+        }
+    cs_pdq_hash_from_coefficients((const float(*)[16])c, true, res->hash);
+}
+
+static void test_streaming_filter_matches_full_buffer_oracle(void **state)
+{
+    (void)state;
+    const uint32_t sides[] = {5, 6, 7, 9, 17, 63, 64, 65, 127, 128, 129, 130, 200, 255, 257, 383, 520, 1031};
+    const size_t n = sizeof sides / sizeof sides[0];
+    int checked = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j += 1 + (i % 3)) {
+            clientscan_image img = make_picture(sides[j], sides[i]);
+            if ((i + j) % 2) { /* grey half of the time */
+                for (uint32_t y = 0; y < img.height; y++)
+                    for (uint32_t x = 0; x < img.width; x++)
+                        img.pixels[y * img.stride + x] = img.pixels[y * img.stride + 3 * x + 1];
+                img.channels = 1;
+            }
+            clientscan_pdq_result want, got;
+            oracle_hash(&img, &want);
+            assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &got, NULL),
+                             CLIENTSCAN_OK);
+            if (memcmp(&want, &got, sizeof want) != 0)
+                fail_msg("%ux%u (%u channels): streaming hash differs from the oracle", img.width,
+                         img.height, img.channels);
+            free(img.pixels);
+            checked++;
+        }
+    print_message("%d image sizes bit-identical to the full-buffer oracle\n", checked);
+}
+
+static void test_hasher_rejects_misuse(void **state)
+{
+    (void)state;
+    clientscan_pdq_hasher *h = NULL;
+    clientscan_pdq_result r;
+    uint8_t row[30] = {0};
+    assert_int_equal(clientscan_pdq_hasher_new(0, 10, &h, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_null(h);
+    assert_int_equal(clientscan_pdq_hasher_new(10, 2, &h, NULL), CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hasher_push(h, row, 2), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hasher_push(h, row, 3), CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 0, &r, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hasher_push(h, row, 3), CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hasher_push(h, row, 3), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 0, &r, NULL), CLIENTSCAN_OK);
+    assert_int_equal(r.quality, 0); /* 10x2 is below the 5-pixel minimum */
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 0, &r, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    clientscan_pdq_hasher_free(h);
+    clientscan_pdq_hasher_free(NULL);
+}
+
 static void test_bit_layout_matches_documented_hex_order(void **state)
 {
     (void)state;
@@ -371,6 +512,8 @@ int main(void)
         cmocka_unit_test(test_hex_round_trip_and_strict_parsing),
         cmocka_unit_test(test_distance_counts_differing_bits),
         cmocka_unit_test(test_dihedral_names),
+        cmocka_unit_test(test_streaming_filter_matches_full_buffer_oracle),
+        cmocka_unit_test(test_hasher_rejects_misuse),
     };
     return cmocka_run_group_tests_name("pdq", tests, NULL, NULL);
 }
