@@ -120,6 +120,11 @@ typedef struct clientscan_decode_params {
     uint32_t jpeg_min_side;
 } clientscan_decode_params;
 
+/* jpeg_min_side of "fast mode": the 64x64 PDQ grid then still averages at
+ * least 4x4 decoded pixels per cell. See docs/speed.md for the measured
+ * distance to exact hashes. */
+#define CLIENTSCAN_FAST_MIN_SIDE 256u
+
 /* A decoded image. Plain data, owned by the caller after a successful decode;
  * release with clientscan_image_release(). */
 typedef struct clientscan_image {
@@ -251,6 +256,53 @@ CLIENTSCAN_API void clientscan_pdq_to_hex(const clientscan_pdq *hash,
  * (length, non-hex byte) is E_PARSE with the offending position in detail. */
 CLIENTSCAN_API int clientscan_pdq_from_hex(const char *text, size_t len, clientscan_pdq *out,
                                            clientscan_detail *detail);
+
+/* ----------------------------------------------------------------------
+ * Decode + hash in one call, and batches across threads
+ * -------------------------------------------------------------------- */
+
+typedef struct clientscan_hash_params {
+    clientscan_decode_params decode; /* limits; decode.jpeg_min_side > 0 = fast mode */
+    clientscan_pdq_mode mode;        /* CLIENTSCAN_PDQ_MODE_FULL unless told otherwise */
+    int dihedral;                    /* != 0: also the 7 variants */
+} clientscan_hash_params;
+
+typedef struct clientscan_hash_info {
+    clientscan_format format;
+    uint32_t width, height;               /* pixels hashed (after DCT scaling) */
+    uint32_t source_width, source_height; /* as stored in the file */
+    int exif_orientation;                 /* 1..8, 0 if absent; not applied */
+} clientscan_hash_info;
+
+/* Decodes image bytes and PDQ-hashes them. params may be NULL (exact, full
+ * mode, default limits, no variants); info may be NULL. Thread-safe.
+ * Errors: those of clientscan_decode_memory() and clientscan_pdq_hash_image(). */
+CLIENTSCAN_API int clientscan_hash_memory(const void *data, size_t len,
+                                          const clientscan_hash_params *params,
+                                          clientscan_pdq_result *out, clientscan_hash_info *info,
+                                          clientscan_detail *detail);
+
+/* As clientscan_hash_memory() on a file's contents. Additional error: IO. */
+CLIENTSCAN_API int clientscan_hash_file(const char *path, const clientscan_hash_params *params,
+                                        clientscan_pdq_result *out, clientscan_hash_info *info,
+                                        clientscan_detail *detail);
+
+/* One item of a batch: set path (or data/len), read the rest afterwards. */
+typedef struct clientscan_hash_item {
+    const char *path;     /* file to hash, or NULL to use data/len */
+    const void *data;
+    size_t len;
+    int rc;               /* CLIENTSCAN_OK or the item's error */
+    clientscan_detail detail;
+    clientscan_pdq_result result;
+    clientscan_hash_info info;
+} clientscan_hash_item;
+
+/* Hashes n items with `threads` worker threads (0 = one per online CPU).
+ * Each item gets its own rc; the call itself fails only on INVALID_ARGUMENT
+ * or when no thread can be started (NOMEM). */
+CLIENTSCAN_API int clientscan_hash_batch(clientscan_hash_item *items, size_t n,
+                                         const clientscan_hash_params *params, unsigned threads);
 
 /* ======================================================================
  * Hash lists, keys and matching (issue: signed hash lists)

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +27,8 @@ static void hash_usage(FILE *out)
             "Options:\n"
             "  --json            one JSON object per line\n"
             "  --dihedral        also the 7 rotated/mirrored variants\n"
+            "  --fast            decode JPEGs at a reduced DCT scale (smaller side >= %u);\n"
+            "                    approximate (distance to exact: docs/speed.md)\n"
             "  --mode MODE       full (default: reference full-resolution hash, what\n"
             "                    shared lists contain) or cli512 (the reference CLI:\n"
             "                    images over 512 px resized to 512x512 first)\n"
@@ -37,49 +38,42 @@ static void hash_usage(FILE *out)
             "  -h, --help        this text\n"
             "\n"
             "Errors go to standard error as 'PATH: reason' and the batch goes on.\n"
-            "Exit status: 0 all hashed, 1 some failed, 2 usage error.\n");
+            "Exit status: 0 all hashed, 1 some failed, 2 usage error.\n",
+            CLIENTSCAN_FAST_MIN_SIDE);
 }
 
 typedef struct {
-    char *path;
-    /* filled by a worker: */
-    int rc;
-    clientscan_detail detail;
-    clientscan_pdq_result result;
-    uint32_t width, height;
-    clientscan_format format;
-    int orientation;
-    bool done;
-} hash_job;
-
-typedef struct {
-    hash_job *jobs;
+    clientscan_hash_item *items; /* path = names[i], or NULL for stdin (data/len) */
+    char **names;                /* what to print: the path as given, or "-" */
     size_t count, cap;
     bool path_errors; /* a PATH could not be listed */
 } job_list;
 
-typedef struct {
-    clientscan_pdq_mode mode;
-    bool dihedral;
-    clientscan_decode_params params;
-} hash_options;
+/* Items are hashed in chunks through the library's batch API, then printed
+ * in order: output streams for long runs and needs no second thread pool. */
+#define CHUNK_PER_THREAD 8
 
 static int job_add(job_list *list, const char *path)
 {
     if (list->count == list->cap) {
         size_t ncap = list->cap ? list->cap * 2 : 64;
-        hash_job *n = realloc(list->jobs, ncap * sizeof *n);
+        clientscan_hash_item *n = realloc(list->items, ncap * sizeof *n);
         if (!n)
             return -1;
-        list->jobs = n;
+        list->items = n;
+        char **names = realloc(list->names, ncap * sizeof *names);
+        if (!names)
+            return -1;
+        list->names = names;
         list->cap = ncap;
     }
-    hash_job *j = &list->jobs[list->count];
-    memset(j, 0, sizeof *j);
-    j->path = strdup(path);
-    if (!j->path)
+    char *name = strdup(path);
+    if (!name)
         return -1;
-    list->count++;
+    clientscan_hash_item *it = &list->items[list->count];
+    memset(it, 0, sizeof *it);
+    it->path = strcmp(name, "-") == 0 ? NULL : name;
+    list->names[list->count++] = name;
     return 0;
 }
 
@@ -151,53 +145,28 @@ static int collect_dir(job_list *list, const char *dir, bool recursive)
     return rc;
 }
 
-static void hash_one(hash_job *job, const hash_options *opt)
-{
-    clientscan_image img;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (strcmp(job->path, "-") == 0) {
-        if (cli_read_file("-", (size_t)CLIENTSCAN_DEFAULT_MAX_FILE_BYTES, &data, &len) != 0) {
-            job->rc = CLIENTSCAN_E_IO;
-            snprintf(job->detail.text, sizeof job->detail.text, "cannot read standard input");
-            return;
-        }
-        job->rc = clientscan_decode_memory(data, len, &opt->params, &img, &job->detail);
-        free(data);
-    } else {
-        job->rc = clientscan_decode_file(job->path, &opt->params, &img, &job->detail);
-    }
-    if (job->rc != CLIENTSCAN_OK)
-        return;
-    job->width = img.width;
-    job->height = img.height;
-    job->format = img.format;
-    job->orientation = img.exif_orientation;
-    job->rc = clientscan_pdq_hash_image(&img, opt->mode, opt->dihedral, &job->result,
-                                        &job->detail);
-    clientscan_image_release(&img);
-}
-
-static void print_job(const hash_job *job, const hash_options *opt, bool json)
+static void print_item(const clientscan_hash_item *it, const char *name,
+                       const clientscan_hash_params *params, bool json)
 {
     char hex[CLIENTSCAN_DIHEDRAL_COUNT][CLIENTSCAN_PDQ_HEX_BYTES];
-    int variants = opt->dihedral ? CLIENTSCAN_DIHEDRAL_COUNT : 1;
+    int variants = params->dihedral ? CLIENTSCAN_DIHEDRAL_COUNT : 1;
     for (int v = 0; v < variants; v++)
-        clientscan_pdq_to_hex(&job->result.hash[v], hex[v]);
+        clientscan_pdq_to_hex(&it->result.hash[v], hex[v]);
     if (!json) {
         for (int v = 0; v < variants; v++)
             printf("%s,", hex[v]);
-        printf("%d,%s\n", job->result.quality, job->path);
+        printf("%d,%s\n", it->result.quality, name);
         return;
     }
     fputs("{\"path\":", stdout);
-    cli_json_string(stdout, job->path);
-    printf(",\"algorithm\":\"pdq\",\"mode\":\"%s\",\"hash\":\"%s\",\"quality\":%d,"
+    cli_json_string(stdout, name);
+    printf(",\"algorithm\":\"pdq\",\"mode\":\"%s%s\",\"hash\":\"%s\",\"quality\":%d,"
            "\"width\":%u,\"height\":%u,\"format\":\"%s\",\"exif_orientation\":%d",
-           opt->mode == CLIENTSCAN_PDQ_MODE_CLI512 ? "cli512" : "full", hex[0],
-           job->result.quality, job->width, job->height, clientscan_format_name(job->format),
-           job->orientation);
-    if (opt->dihedral) {
+           params->mode == CLIENTSCAN_PDQ_MODE_CLI512 ? "cli512" : "full",
+           params->decode.jpeg_min_side ? "+fast" : "", hex[0], it->result.quality,
+           it->info.source_width, it->info.source_height, clientscan_format_name(it->info.format),
+           it->info.exif_orientation);
+    if (params->dihedral) {
         fputs(",\"dihedral\":{", stdout);
         for (int v = 1; v < CLIENTSCAN_DIHEDRAL_COUNT; v++)
             printf("%s\"%s\":\"%s\"", v > 1 ? "," : "",
@@ -205,31 +174,6 @@ static void print_job(const hash_job *job, const hash_options *opt, bool json)
         fputc('}', stdout);
     }
     fputs("}\n", stdout);
-}
-
-typedef struct {
-    job_list *list;
-    const hash_options *opt;
-    pthread_mutex_t lock;
-    pthread_cond_t done_cond;
-    size_t next; /* next job to hand out */
-} pool;
-
-static void *worker(void *arg)
-{
-    pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        size_t i = p->next < p->list->count ? p->next++ : SIZE_MAX;
-        pthread_mutex_unlock(&p->lock);
-        if (i == SIZE_MAX)
-            return NULL;
-        hash_one(&p->list->jobs[i], p->opt);
-        pthread_mutex_lock(&p->lock);
-        p->list->jobs[i].done = true;
-        pthread_cond_broadcast(&p->done_cond);
-        pthread_mutex_unlock(&p->lock);
-    }
 }
 
 static void progress(size_t done, size_t total, bool show)
@@ -242,35 +186,15 @@ static void progress(size_t done, size_t total, bool show)
     fflush(stderr);
 }
 
-/* Prints job i (waiting for it) and returns whether it succeeded. */
-static bool report_job(pool *p, size_t i, bool json, bool show_progress)
-{
-    hash_job *job = &p->list->jobs[i];
-    pthread_mutex_lock(&p->lock);
-    while (!job->done)
-        pthread_cond_wait(&p->done_cond, &p->lock);
-    pthread_mutex_unlock(&p->lock);
-    if (show_progress)
-        fputc('\r', stderr);
-    bool ok = job->rc == CLIENTSCAN_OK;
-    if (ok)
-        print_job(job, p->opt, json);
-    else
-        fprintf(stderr, "%s: %s\n", job->path,
-                job->detail.text[0] ? job->detail.text : clientscan_strerror(job->rc));
-    fflush(stdout);
-    progress(i + 1, p->list->count, show_progress);
-    return ok;
-}
-
 int cmd_hash(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'J'},        {"dihedral", no_argument, NULL, 'D'},
-        {"mode", required_argument, NULL, 'm'},  {"recursive", no_argument, NULL, 'r'},
-        {"jobs", required_argument, NULL, 'j'},  {"max-pixels", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    hash_options opt = {.mode = CLIENTSCAN_PDQ_MODE_FULL};
+        {"fast", no_argument, NULL, 'F'},        {"mode", required_argument, NULL, 'm'},
+        {"recursive", no_argument, NULL, 'r'},   {"jobs", required_argument, NULL, 'j'},
+        {"max-pixels", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    clientscan_hash_params params = {.mode = CLIENTSCAN_PDQ_MODE_FULL};
     bool json = false, recursive = false;
     long jobs = 1;
     int c;
@@ -279,13 +203,14 @@ int cmd_hash(int argc, char **argv)
         long v;
         switch (c) {
         case 'J': json = true; break;
-        case 'D': opt.dihedral = true; break;
+        case 'D': params.dihedral = 1; break;
+        case 'F': params.decode.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE; break;
         case 'r': recursive = true; break;
         case 'm':
             if (strcmp(optarg, "full") == 0)
-                opt.mode = CLIENTSCAN_PDQ_MODE_FULL;
+                params.mode = CLIENTSCAN_PDQ_MODE_FULL;
             else if (strcmp(optarg, "cli512") == 0)
-                opt.mode = CLIENTSCAN_PDQ_MODE_CLI512;
+                params.mode = CLIENTSCAN_PDQ_MODE_CLI512;
             else {
                 cli_error("hash: --mode must be full or cli512, not '%s'", optarg);
                 return CLI_USAGE;
@@ -302,7 +227,7 @@ int cmd_hash(int argc, char **argv)
                 cli_error("hash: --max-pixels must be a positive number");
                 return CLI_USAGE;
             }
-            opt.params.max_pixels = (uint64_t)v;
+            params.decode.max_pixels = (uint64_t)v;
             break;
         case 'h': hash_usage(stdout); return CLI_OK;
         default: hash_usage(stderr); return CLI_USAGE;
@@ -328,7 +253,7 @@ int cmd_hash(int argc, char **argv)
         } else if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             rc = collect_dir(&list, argv[i], recursive);
         } else {
-            rc = job_add(&list, argv[i]); /* missing files fail when hashed */
+            rc = job_add(&list, argv[i]); /* a missing file fails when hashed */
         }
     }
     int status = CLI_OK;
@@ -339,31 +264,38 @@ int cmd_hash(int argc, char **argv)
         goto out;
     }
 
-    pool p = {.list = &list, .opt = &opt};
-    pthread_mutex_init(&p.lock, NULL);
-    pthread_cond_init(&p.done_cond, NULL);
     bool show_progress = list.count >= PROGRESS_MIN_FILES && isatty(STDERR_FILENO);
-    size_t nthreads = (size_t)jobs < list.count ? (size_t)jobs : list.count;
-    pthread_t threads[MAX_JOBS];
-    size_t started = 0;
-    if (nthreads > 1) {
-        for (; started < nthreads; started++)
-            if (pthread_create(&threads[started], NULL, worker, &p) != 0)
-                break;
-    }
     bool all_ok = !list.path_errors;
-    for (size_t i = 0; i < list.count; i++) {
-        if (started == 0) { /* single-threaded: hash in place */
-            hash_one(&list.jobs[i], &opt);
-            list.jobs[i].done = true;
+    size_t chunk = (size_t)jobs * CHUNK_PER_THREAD;
+    uint8_t *stdin_bytes = NULL;
+    for (size_t first = 0; first < list.count; first += chunk) {
+        size_t n = list.count - first < chunk ? list.count - first : chunk;
+        for (size_t i = first; i < first + n; i++) {
+            clientscan_hash_item *it = &list.items[i];
+            /* stdin: its bytes; on a read error (already reported) it stays
+             * empty and fails as such */
+            if (!it->path && !stdin_bytes &&
+                cli_read_file("-", (size_t)CLIENTSCAN_DEFAULT_MAX_FILE_BYTES, &stdin_bytes,
+                              &it->len) == 0)
+                it->data = stdin_bytes;
         }
-        if (!report_job(&p, i, json, show_progress))
-            all_ok = false;
+        clientscan_hash_batch(list.items + first, n, &params, (unsigned)jobs);
+        for (size_t i = first; i < first + n; i++) {
+            clientscan_hash_item *it = &list.items[i];
+            if (show_progress)
+                fputc('\r', stderr);
+            if (it->rc == CLIENTSCAN_OK) {
+                print_item(it, list.names[i], &params, json);
+            } else {
+                fprintf(stderr, "%s: %s\n", list.names[i],
+                        it->detail.text[0] ? it->detail.text : clientscan_strerror(it->rc));
+                all_ok = false;
+            }
+            progress(i + 1, list.count, show_progress);
+        }
+        fflush(stdout);
     }
-    for (size_t t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
-    pthread_cond_destroy(&p.done_cond);
-    pthread_mutex_destroy(&p.lock);
+    free(stdin_bytes);
     status = all_ok ? CLI_OK : CLI_FAILED;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("hash: cannot write output: %s", strerror(errno));
@@ -371,7 +303,8 @@ int cmd_hash(int argc, char **argv)
     }
 out:
     for (size_t i = 0; i < list.count; i++)
-        free(list.jobs[i].path);
-    free(list.jobs);
+        free(list.names[i]);
+    free(list.names);
+    free(list.items);
     return status;
 }

@@ -1,0 +1,305 @@
+/* bench_hash — how much hashing costs next to decoding (make bench-hash).
+ *
+ * For each image class it measures, in one run on one machine:
+ *   djpeg      libjpeg-turbo's own command-line decoder (full size, and at the
+ *              DCT scale fast mode picks), as an external process
+ *   CLI        `clientscan hash FILE` (exact) and `--fast`, same way
+ *   decode     our in-process decode only (libjpeg-turbo / libpng)
+ *   hash       the PDQ stage alone on already decoded pixels
+ *   exact/fast decode + hash in-process
+ *   img/s      exact and fast throughput with 1 and 2 threads
+ *   peak RSS   of a child process hashing the image once (exact, fast)
+ * Times are medians of repeated runs. Ratios are against djpeg measured in
+ * the same run, never against a stored number.
+ */
+#define _GNU_SOURCE
+#include "clientscan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+
+typedef struct {
+    const char *label;
+    const char *relpath; /* under the vectors' images/ directory */
+} image_class;
+
+static const image_class classes[] = {
+    {"12 MP JPEG", "reg-test-input/exif-rotn/exif-rotn-1.jpg"},
+    {"1.6 MP JPEG", "misc-images/modes/RGB.jpg"},
+    {"1.2 MP PNG", "misc-images/c.png"},
+    {"256 px JPEG", "reg-test-input/labelme-subset/q0122.jpg"},
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Runs argv with stdout to /dev/null; returns wall seconds, or -1. */
+static double run_process(char *const argv[], long *maxrss_kb)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    double t0 = now();
+    pid_t pid;
+    if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    double t = now() - t0;
+    posix_spawn_file_actions_destroy(&fa);
+    if (maxrss_kb)
+        *maxrss_kb = ru.ru_maxrss;
+    return t;
+}
+
+static double time_process(char *const argv[], int reps)
+{
+    double t[64];
+    for (int i = 0; i < reps; i++)
+        if ((t[i] = run_process(argv, NULL)) < 0)
+            return -1;
+    return median(t, reps);
+}
+
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    uint32_t min_side; /* 0 = exact */
+    int iterations;
+} work;
+
+static int hash_bytes(const work *w, clientscan_pdq_result *res)
+{
+    clientscan_decode_params p = {.jpeg_min_side = w->min_side};
+    clientscan_image img;
+    clientscan_detail d;
+    int rc = clientscan_decode_memory(w->data, w->len, &p, &img, &d);
+    if (rc != CLIENTSCAN_OK) {
+        fprintf(stderr, "bench_hash: decode: %s\n", d.text);
+        return rc;
+    }
+    rc = clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 0, res, &d);
+    clientscan_image_release(&img);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    const work *w = arg;
+    clientscan_pdq_result r;
+    for (int i = 0; i < w->iterations; i++)
+        if (hash_bytes(w, &r) != CLIENTSCAN_OK)
+            exit(1);
+    return NULL;
+}
+
+static double images_per_second(const work *w, int threads)
+{
+    pthread_t t[2];
+    double t0 = now();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, worker, (void *)w);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return threads * w->iterations / (now() - t0);
+}
+
+/* Peak RSS of a child that hashes the image once (fork keeps the bytes). */
+static long child_peak_rss_kb(const work *w)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        clientscan_pdq_result r;
+        _exit(hash_bytes(w, &r) == CLIENTSCAN_OK ? 0 : 1);
+    }
+    int status;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return -1;
+    return ru.ru_maxrss;
+}
+
+static double time_in_process(const work *w, int reps, bool hash_only)
+{
+    double t[64];
+    clientscan_image img = {0};
+    if (hash_only) {
+        clientscan_decode_params p = {.jpeg_min_side = w->min_side};
+        if (clientscan_decode_memory(w->data, w->len, &p, &img, NULL) != CLIENTSCAN_OK)
+            return -1;
+    }
+    for (int i = 0; i < reps; i++) {
+        clientscan_pdq_result r;
+        double t0 = now();
+        if (hash_only)
+            clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 0, &r, NULL);
+        else if (hash_bytes(w, &r) != CLIENTSCAN_OK)
+            return -1;
+        t[i] = now() - t0;
+    }
+    clientscan_image_release(&img);
+    return median(t, reps);
+}
+
+static double time_decode_only(const work *w, int reps)
+{
+    double t[64];
+    clientscan_decode_params p = {.jpeg_min_side = w->min_side};
+    for (int i = 0; i < reps; i++) {
+        clientscan_image img;
+        double t0 = now();
+        if (clientscan_decode_memory(w->data, w->len, &p, &img, NULL) != CLIENTSCAN_OK)
+            return -1;
+        t[i] = now() - t0;
+        clientscan_image_release(&img);
+    }
+    return median(t, reps);
+}
+
+static void usage(void)
+{
+    printf("usage: bench_hash [--vectors DIR] [--cli PATH] [--reps N]\n"
+           "Times decoding vs PDQ hashing per image class (see the source's header).\n"
+           "DIR defaults to ../shared/pdq-vectors, PATH to build/clientscan.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *vectors = getenv("CLIENTSCAN_VECTORS");
+    const char *cli = "build/clientscan";
+    int reps = 9;
+    if (!vectors || !*vectors)
+        vectors = "../shared/pdq-vectors";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--vectors") == 0 && i + 1 < argc)
+            vectors = argv[++i];
+        else if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc)
+            cli = argv[++i];
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else {
+            usage();
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    if (reps < 1 || reps > 64) {
+        fprintf(stderr, "bench_hash: --reps must be 1..64\n");
+        return 2;
+    }
+    if (run_process((char *[]){"djpeg", "-version", NULL}, NULL) < 0)
+        fprintf(stderr, "bench_hash: djpeg not found (apt-get install libjpeg-turbo-progs); "
+                        "JPEG baselines omitted\n");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("bench_hash: median of %d runs; %ld CPUs; times in ms\n\n", reps, cpus);
+    printf("%-12s %9s %6s | %7s %7s %7s %7s | %7s %7s %7s %7s | %6s %6s %6s %6s | %7s %7s | %6s %6s %6s\n",
+           "class", "size", "scale", "djpeg", "cli", "decode", "hash", "exact", "djpeg/s", "fast",
+           "cli-f", "ex1t/s", "ex2t/s", "fa1t/s", "fa2t/s", "rssEx", "rssFa", "hash%", "cli/dj",
+           "fast/dj");
+    int measured = 0;
+    for (size_t c = 0; c < sizeof classes / sizeof classes[0]; c++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/images/%s", vectors, classes[c].relpath);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            printf("%-12s skipped: %s: %s\n", classes[c].label, path, strerror(errno));
+            continue;
+        }
+        static uint8_t buf[64 << 20];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        uint8_t *data = malloc(len);
+        memcpy(data, buf, len);
+
+        work exact = {data, len, 0, 0}, fast = {data, len, CLIENTSCAN_FAST_MIN_SIDE, 0};
+        clientscan_image probe_full, probe_fast;
+        clientscan_decode_params pf = {.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE};
+        if (clientscan_decode_memory(data, len, NULL, &probe_full, NULL) != CLIENTSCAN_OK ||
+            clientscan_decode_memory(data, len, &pf, &probe_fast, NULL) != CLIENTSCAN_OK) {
+            printf("%-12s skipped: cannot decode %s\n", classes[c].label, path);
+            free(data);
+            continue;
+        }
+        bool is_jpeg = probe_full.format == CLIENTSCAN_FORMAT_JPEG;
+        int scale8 = (int)((probe_fast.width * 8 + probe_full.width - 1) / probe_full.width);
+        char size[32], scale[16], scale_arg[16];
+        snprintf(size, sizeof size, "%ux%u", probe_full.width, probe_full.height);
+        snprintf(scale, sizeof scale, "%d/8", scale8);
+        snprintf(scale_arg, sizeof scale_arg, "%d/8", scale8);
+        clientscan_image_release(&probe_full);
+        clientscan_image_release(&probe_fast);
+
+        double djpeg = -1, djpeg_s = -1;
+        if (is_jpeg) {
+            djpeg = time_process((char *[]){"djpeg", "-outfile", "/dev/null", path, NULL}, reps);
+            djpeg_s = time_process(
+                (char *[]){"djpeg", "-scale", scale_arg, "-outfile", "/dev/null", path, NULL}, reps);
+        }
+        double cli_exact = time_process((char *[]){(char *)cli, "hash", path, NULL}, reps);
+        double cli_fast = time_process((char *[]){(char *)cli, "hash", "--fast", path, NULL}, reps);
+        double decode = time_decode_only(&exact, reps);
+        double hash = time_in_process(&exact, reps, true);
+        double e2e_exact = time_in_process(&exact, reps, false);
+        double e2e_fast = time_in_process(&fast, reps, false);
+        /* about a second of work per throughput figure */
+        int iters = e2e_exact > 0 ? (int)(0.5 / e2e_exact) + 1 : 1;
+        exact.iterations = iters;
+        int fiters = e2e_fast > 0 ? (int)(0.5 / e2e_fast) + 1 : 1;
+        fast.iterations = fiters;
+        double ex1 = images_per_second(&exact, 1), ex2 = images_per_second(&exact, 2);
+        double fa1 = images_per_second(&fast, 1), fa2 = images_per_second(&fast, 2);
+        long rss_exact = child_peak_rss_kb(&exact), rss_fast = child_peak_rss_kb(&fast);
+
+        double base = is_jpeg ? djpeg : decode;
+        printf("%-12s %9s %6s | %7.1f %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f %7.1f | %6.1f "
+               "%6.1f %6.1f %6.1f | %6.1fM %6.1fM | %5.1f%% %6.2f %6.2f\n",
+               classes[c].label, size, is_jpeg ? scale : "-", djpeg * 1e3, cli_exact * 1e3,
+               decode * 1e3, hash * 1e3, e2e_exact * 1e3, djpeg_s * 1e3, e2e_fast * 1e3,
+               cli_fast * 1e3, ex1, ex2, fa1, fa2, rss_exact / 1024.0,
+               rss_fast / 1024.0, 100.0 * hash / base, cli_exact / base,
+               is_jpeg ? cli_fast / djpeg_s : -1.0);
+        fflush(stdout);
+        free(data);
+        measured++;
+    }
+    printf("\ncolumns: djpeg = djpeg full decode (process); cli = `clientscan hash` exact (process);\n"
+           "decode = in-process decode; hash = PDQ stage on decoded pixels; exact/fast = in-process\n"
+           "decode+hash; djpeg/s = djpeg -scale at fast mode's scale; cli-f = `clientscan hash --fast`;\n"
+           "exNt/s, faNt/s = images/s exact/fast with N threads; rss = child peak RSS;\n"
+           "hash%% = hash / djpeg (PNG: / decode); cli/dj = cli / djpeg; fast/dj = cli-f / djpeg -scale.\n");
+    return measured > 0 ? 0 : 1;
+}
