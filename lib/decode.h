@@ -1,0 +1,54 @@
+/* Internal interface between lib/image.c (sniffing, limits, public entry
+ * points) and the codecs (lib/png.c, lib/jpeg.c). Never installed. */
+#ifndef CLIENTSCAN_DECODE_H
+#define CLIENTSCAN_DECODE_H
+
+#include "internal.h"
+
+/* Limits resolved from clientscan_decode_params (zero fields = defaults). */
+typedef struct cs_limits {
+    uint64_t max_pixels;
+    uint32_t max_side;
+    uint32_t jpeg_min_side; /* 0: full size */
+} cs_limits;
+
+/* What a codec knows once the header is read. */
+typedef struct cs_header {
+    clientscan_format format;
+    uint32_t width, height;               /* rows delivered will be this size */
+    uint32_t channels;                    /* 1 or 3 */
+    uint32_t source_width, source_height; /* as stored (before DCT scaling) */
+    int exif_orientation;
+} cs_header;
+
+/* Where decoded rows go. A codec calls begin() once (after checking the
+ * limits, before allocating pixel memory), then for each row y in order
+ * row_buffer(y) for a place to write width*channels bytes and row_done(y)
+ * once written. Any non-zero return aborts the decode with that code. This
+ * one mechanism serves both a full image (rows written in place) and
+ * streaming into a hasher (one scratch row). */
+typedef struct cs_row_sink {
+    int (*begin)(void *ctx, const cs_header *hdr, clientscan_detail *detail);
+    uint8_t *(*row_buffer)(void *ctx, uint32_t y);
+    int (*row_done)(void *ctx, uint32_t y);
+    void *ctx;
+} cs_row_sink;
+
+/* Checks a header's dimensions against the limits; E_LIMIT with a reason. */
+int cs_check_limits(const char *codec, uint32_t width, uint32_t height, const cs_limits *limits,
+                    clientscan_detail *detail);
+
+int cs_png_decode(const uint8_t *data, size_t len, const cs_limits *limits,
+                  const cs_row_sink *sink, clientscan_detail *detail);
+int cs_jpeg_decode(const uint8_t *data, size_t len, const cs_limits *limits,
+                   const cs_row_sink *sink, clientscan_detail *detail);
+
+/* Any supported format by magic bytes; refuses the others by name. */
+int cs_decode_rows(const void *data, size_t len, const clientscan_decode_params *params,
+                   const cs_row_sink *sink, clientscan_detail *detail);
+
+/* EXIF orientation (1..8) from an APP1 payload starting at "Exif\0\0";
+ * 0 when absent or malformed. Bounds-checked: payload is untrusted. */
+int cs_exif_orientation(const uint8_t *app1, size_t len);
+
+#endif
