@@ -1,5 +1,6 @@
 /* Decode + hash glue and the threaded batch API. */
-#include "internal.h"
+#include "decode.h"
+#include "pdq_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,32 +9,73 @@
 
 #define MAX_BATCH_THREADS 256
 
+/* Decoder sink that hashes rows as they arrive: no image-sized buffer. */
+typedef struct {
+    clientscan_pdq_mode mode;
+    cs_pdq_feeder feeder;
+    bool started;
+    uint8_t *row;
+    clientscan_hash_info *info;
+} hash_sink;
+
+static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail)
+{
+    hash_sink *s = ctx;
+    s->row = malloc((size_t)hdr->width * hdr->channels);
+    if (!s->row)
+        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a row");
+    int rc = cs_pdq_feeder_init(&s->feeder, hdr->width, hdr->height, hdr->channels, s->mode,
+                                detail);
+    if (rc != CLIENTSCAN_OK)
+        return rc;
+    s->started = true;
+    s->info->format = hdr->format;
+    s->info->width = s->feeder.width;
+    s->info->height = s->feeder.height;
+    s->info->source_width = hdr->source_width;
+    s->info->source_height = hdr->source_height;
+    s->info->exif_orientation = hdr->exif_orientation;
+    return CLIENTSCAN_OK;
+}
+
+static uint8_t *hash_row_buffer(void *ctx, uint32_t y)
+{
+    (void)y;
+    return ((hash_sink *)ctx)->row;
+}
+
+static int hash_row_done(void *ctx, uint32_t y)
+{
+    hash_sink *s = ctx;
+    return cs_pdq_feeder_row(&s->feeder, y, s->row);
+}
+
 int clientscan_hash_memory(const void *data, size_t len, const clientscan_hash_params *params,
                            clientscan_pdq_result *out, clientscan_hash_info *info,
                            clientscan_detail *detail)
 {
     static const clientscan_hash_params defaults = {.mode = CLIENTSCAN_PDQ_MODE_FULL};
+    clientscan_hash_info scratch;
     if (!params)
         params = &defaults;
-    if (info)
-        memset(info, 0, sizeof *info);
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
     if (!out)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no result buffer");
     memset(out, 0, sizeof *out);
-    clientscan_image img;
-    int rc = clientscan_decode_memory(data, len, &params->decode, &img, detail);
-    if (rc != CLIENTSCAN_OK)
-        return rc;
-    rc = clientscan_pdq_hash_image(&img, params->mode, params->dihedral, out, detail);
-    if (rc == CLIENTSCAN_OK && info) {
-        info->format = img.format;
-        info->width = img.width;
-        info->height = img.height;
-        info->source_width = img.source_width;
-        info->source_height = img.source_height;
-        info->exif_orientation = img.exif_orientation;
+    hash_sink s = {.mode = params->mode, .info = info};
+    cs_row_sink sink = {hash_begin, hash_row_buffer, hash_row_done, &s};
+    int rc = cs_decode_rows(data, len, &params->decode, &sink, detail);
+    if (rc == CLIENTSCAN_OK)
+        rc = cs_pdq_feeder_finish(&s.feeder, params->dihedral, out, detail);
+    else if (s.started)
+        cs_pdq_feeder_free(&s.feeder);
+    free(s.row);
+    if (rc != CLIENTSCAN_OK) {
+        memset(out, 0, sizeof *out); /* never a hash of a partial image */
+        memset(info, 0, sizeof *info);
     }
-    clientscan_image_release(&img);
     return rc;
 }
 

@@ -470,6 +470,57 @@ static uint32_t nearest_source(uint32_t i, uint32_t n_in, uint32_t n_out)
     return (uint32_t)(((uint64_t)i * n_in) / n_out);
 }
 
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t channels,
+                       clientscan_pdq_mode mode, clientscan_detail *detail)
+{
+    memset(f, 0, sizeof *f);
+    if (mode != CLIENTSCAN_PDQ_MODE_FULL && mode != CLIENTSCAN_PDQ_MODE_CLI512)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "unknown PDQ mode %d", (int)mode);
+    if (channels != 1 && channels != 3)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "%u channels", channels);
+    f->src_width = width;
+    f->src_height = height;
+    f->channels = channels;
+    f->resample = mode == CLIENTSCAN_PDQ_MODE_CLI512 &&
+                  (width > CLI512_SIDE || height > CLI512_SIDE);
+    /* aspect ratio not kept, as in the reference CLI */
+    f->width = f->resample ? CLI512_SIDE : width;
+    f->height = f->resample ? CLI512_SIDE : height;
+    return clientscan_pdq_hasher_new(f->width, f->height, &f->hasher, detail);
+}
+
+int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row)
+{
+    if (!f->resample)
+        return clientscan_pdq_hasher_push(f->hasher, row, f->channels);
+    /* Emit every output row that samples this source row (rows come in order). */
+    const uint32_t ch = f->channels;
+    int rc = CLIENTSCAN_OK;
+    while (rc == CLIENTSCAN_OK && f->next_row < f->height &&
+           nearest_source(f->next_row, f->src_height, f->height) == src_y) {
+        for (uint32_t x = 0; x < f->width; x++)
+            memcpy(f->row + x * ch, row + (size_t)nearest_source(x, f->src_width, f->width) * ch,
+                   ch);
+        rc = clientscan_pdq_hasher_push(f->hasher, f->row, ch);
+        f->next_row++;
+    }
+    return rc;
+}
+
+int cs_pdq_feeder_finish(cs_pdq_feeder *f, int dihedral, clientscan_pdq_result *out,
+                         clientscan_detail *detail)
+{
+    int rc = clientscan_pdq_hasher_finish(f->hasher, dihedral, out, detail);
+    cs_pdq_feeder_free(f);
+    return rc;
+}
+
+void cs_pdq_feeder_free(cs_pdq_feeder *f)
+{
+    clientscan_pdq_hasher_free(f->hasher);
+    f->hasher = NULL;
+}
+
 int clientscan_pdq_hash_image(const clientscan_image *image, clientscan_pdq_mode mode,
                               int dihedral, clientscan_pdq_result *out,
                               clientscan_detail *detail)
@@ -480,37 +531,15 @@ int clientscan_pdq_hash_image(const clientscan_image *image, clientscan_pdq_mode
     if (!image || !image->pixels || (image->channels != 1 && image->channels != 3) ||
         image->width == 0 || image->height == 0)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "not a decoded image");
-    if (mode != CLIENTSCAN_PDQ_MODE_FULL && mode != CLIENTSCAN_PDQ_MODE_CLI512)
-        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "unknown PDQ mode %d", (int)mode);
     size_t row_bytes;
     if (!cs_mul_size(image->width, image->channels, &row_bytes) || image->stride < row_bytes)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "image stride too small");
-
-    uint32_t rows = image->height, cols = image->width;
-    const bool resample =
-        mode == CLIENTSCAN_PDQ_MODE_CLI512 && (rows > CLI512_SIDE || cols > CLI512_SIDE);
-    if (resample)
-        rows = cols = CLI512_SIDE; /* aspect ratio not kept, as in the reference CLI */
-
-    clientscan_pdq_hasher *h;
-    int rc = clientscan_pdq_hasher_new(cols, rows, &h, detail);
-    if (rc != CLIENTSCAN_OK)
-        return rc;
-    uint8_t resampled[CLI512_SIDE * 3];
-    const uint32_t ch = image->channels;
-    for (uint32_t y = 0; y < rows && rc == CLIENTSCAN_OK; y++) {
-        uint32_t sy = resample ? nearest_source(y, image->height, rows) : y;
-        const uint8_t *src = image->pixels + (size_t)sy * image->stride;
-        if (resample) {
-            for (uint32_t x = 0; x < cols; x++)
-                memcpy(resampled + x * ch, src + (size_t)nearest_source(x, image->width, cols) * ch,
-                       ch);
-            src = resampled;
-        }
-        rc = clientscan_pdq_hasher_push(h, src, ch);
-    }
+    cs_pdq_feeder f;
+    int rc = cs_pdq_feeder_init(&f, image->width, image->height, image->channels, mode, detail);
+    for (uint32_t y = 0; y < image->height && rc == CLIENTSCAN_OK; y++)
+        rc = cs_pdq_feeder_row(&f, y, image->pixels + (size_t)y * image->stride);
     if (rc == CLIENTSCAN_OK)
-        rc = clientscan_pdq_hasher_finish(h, dihedral, out, detail);
-    clientscan_pdq_hasher_free(h);
+        return cs_pdq_feeder_finish(&f, dihedral, out, detail);
+    cs_pdq_feeder_free(&f);
     return rc;
 }

@@ -19,4 +19,24 @@ void cs_pdq_dihedral_coefficients(const float c[16][16], clientscan_dihedral whi
 void cs_pdq_hash_from_coefficients(const float c[16][16], bool dihedral,
                                    clientscan_pdq hashes[CLIENTSCAN_DIHEDRAL_COUNT]);
 
+/* Feeds the rows of a width x height image, top to bottom, to a hasher in
+ * the given mode (resampling to 512x512 on the fly for CLI512). Shared by
+ * clientscan_pdq_hash_image() and the streaming decode-and-hash path. */
+typedef struct cs_pdq_feeder {
+    clientscan_pdq_hasher *hasher;
+    uint32_t src_width, src_height, channels;
+    uint32_t width, height; /* what is hashed */
+    bool resample;
+    uint32_t next_row;      /* next output row when resampling */
+    uint8_t row[512 * 3];
+} cs_pdq_feeder;
+
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t channels,
+                       clientscan_pdq_mode mode, clientscan_detail *detail);
+int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row);
+/* Hashes and frees the hasher. */
+int cs_pdq_feeder_finish(cs_pdq_feeder *f, int dihedral, clientscan_pdq_result *out,
+                         clientscan_detail *detail);
+void cs_pdq_feeder_free(cs_pdq_feeder *f);
+
 #endif

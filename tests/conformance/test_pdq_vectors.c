@@ -58,6 +58,18 @@ static tally check_file(const char *dir, const char *tsv, clientscan_pdq_mode mo
         clientscan_image_release(&img);
         assert_int_equal(rc, CLIENTSCAN_OK);
 
+        /* The streaming decode-and-hash path (what the CLI and the scanner
+         * use) must give the very same result as decode-then-hash. */
+        clientscan_hash_params params = {.mode = mode, .dihedral = 1};
+        clientscan_pdq_result streamed;
+        assert_int_equal(clientscan_hash_file(img_path, &params, &streamed, NULL, &detail),
+                         CLIENTSCAN_OK);
+        if (memcmp(&streamed, &res, sizeof res) != 0) {
+            print_error("%s [%s]: streaming hash differs from decode-then-hash\n", fld[0], tsv);
+            t.failed++;
+            continue;
+        }
+
         bool exact = atoi(fld[1]) == res.quality;
         int worst = 0;
         for (int v = 0; v < CLIENTSCAN_DIHEDRAL_COUNT; v++) {
