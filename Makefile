@@ -79,7 +79,7 @@ STATIC_LIB := $(BUILD)/libclientscan.a
 SHARED_LIB := $(BUILD)/libclientscan.so
 CLI := $(BUILD)/clientscan
 
-.PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match \
+.PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-fast \
         fuzz fuzz-build install uninstall clean help coverage
 .DEFAULT_GOAL := all
 
@@ -154,6 +154,11 @@ bench-hash: $(CLI) $(BUILD)/bench/bench_hash
 
 bench-match: $(BUILD)/bench/bench_match
 	$(BUILD)/bench/bench_match
+
+# Distance of fast-mode hashes to exact ones: make bench-fast CORPUS="dir ..."
+CORPUS ?= ../shared/pdq-vectors/images
+bench-fast: $(BUILD)/bench/bench_fast
+	$(BUILD)/bench/bench_fast $(CORPUS)
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_CC ?= clang

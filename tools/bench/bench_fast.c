@@ -1,0 +1,178 @@
+/* bench_fast — how far fast-mode hashes land from exact ones.
+ *
+ * For every JPEG under the given paths, hashes it exactly and with JPEG DCT
+ * scaling at several minimum sides, and prints the distribution of Hamming
+ * distances (all images, and those with exact quality >= 80) per minimum
+ * side, with the speed-up measured in the same run. This is the data behind
+ * CLIENTSCAN_FAST_MIN_SIDE (docs/speed.md).
+ *
+ * usage: bench_fast [--csv FILE] PATH...   (files or directories, recursive)
+ */
+#define _GNU_SOURCE
+#include "clientscan.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const uint32_t min_sides[] = {128, 192, 256, 384, 512};
+#define NSIDES (sizeof min_sides / sizeof min_sides[0])
+
+typedef struct {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
+static void add_path(path_list *l, const char *p)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->paths = realloc(l->paths, l->cap * sizeof *l->paths);
+        if (!l->paths)
+            exit(1);
+    }
+    l->paths[l->n++] = strdup(p);
+}
+
+static void walk(path_list *l, const char *p)
+{
+    struct stat st;
+    if (lstat(p, &st) != 0)
+        return;
+    if (S_ISREG(st.st_mode)) {
+        add_path(l, p);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return;
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", p, e->d_name);
+        walk(l, child);
+    }
+    closedir(d);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static void summary(const char *label, int *d, size_t n)
+{
+    if (n == 0) {
+        printf("  %-14s n=0\n", label);
+        return;
+    }
+    qsort(d, n, sizeof *d, cmp_int);
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += d[i];
+    mean /= (double)n;
+    size_t over10 = 0;
+    for (size_t i = 0; i < n; i++)
+        over10 += d[i] > 10;
+#define PCT(p) d[(size_t)((double)(n - 1) * (p) + 0.5)]
+    printf("  %-14s n=%-6zu mean %5.2f  p50 %3d  p90 %3d  p99 %3d  max %3d  >10 bits: %zu\n", label,
+           n, mean, PCT(0.5), PCT(0.9), PCT(0.99), d[n - 1], over10);
+#undef PCT
+}
+
+int main(int argc, char **argv)
+{
+    const char *csv_path = NULL;
+    path_list l = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
+            csv_path = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: bench_fast [--csv FILE] PATH...\n");
+            return 0;
+        } else
+            walk(&l, argv[i]);
+    }
+    if (l.n == 0) {
+        fprintf(stderr, "bench_fast: no files (usage: bench_fast [--csv FILE] PATH...)\n");
+        return 2;
+    }
+    FILE *csv = csv_path ? fopen(csv_path, "w") : NULL;
+    if (csv)
+        fprintf(csv, "path,width,height,quality,min_side,scaled_width,scaled_height,distance\n");
+    int *all[NSIDES], *good[NSIDES];
+    size_t nall = 0, ngood = 0;
+    double t_exact = 0, t_fast[NSIDES] = {0};
+    for (size_t s = 0; s < NSIDES; s++) {
+        all[s] = malloc(l.n * sizeof(int));
+        good[s] = malloc(l.n * sizeof(int));
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        FILE *f = fopen(l.paths[i], "rb");
+        if (!f)
+            continue;
+        uint8_t head[4] = {0};
+        size_t got = fread(head, 1, 4, f);
+        fclose(f);
+        if (clientscan_sniff(head, got) != CLIENTSCAN_FORMAT_JPEG)
+            continue;
+        clientscan_pdq_result exact, fast;
+        clientscan_hash_info info, finfo;
+        double t0 = now();
+        if (clientscan_hash_file(l.paths[i], NULL, &exact, &info, NULL) != CLIENTSCAN_OK)
+            continue;
+        t_exact += now() - t0;
+        for (size_t s = 0; s < NSIDES; s++) {
+            clientscan_hash_params p = {.decode.jpeg_min_side = min_sides[s]};
+            t0 = now();
+            if (clientscan_hash_file(l.paths[i], &p, &fast, &finfo, NULL) != CLIENTSCAN_OK) {
+                fprintf(stderr, "%s: fast decode failed but exact succeeded\n", l.paths[i]);
+                return 1;
+            }
+            t_fast[s] += now() - t0;
+            int d = clientscan_pdq_distance(&exact.hash[0], &fast.hash[0]);
+            all[s][nall] = d;
+            if (exact.quality >= 80)
+                good[s][ngood] = d;
+            if (csv)
+                fprintf(csv, "\"%s\",%u,%u,%d,%u,%u,%u,%d\n", l.paths[i], info.width, info.height,
+                        exact.quality, min_sides[s], finfo.width, finfo.height, d);
+        }
+        nall++;
+        if (exact.quality >= 80)
+            ngood++;
+        if (nall % 100 == 0)
+            fprintf(stderr, "\r%zu JPEGs", nall);
+    }
+    fprintf(stderr, "\r");
+    printf("bench_fast: %zu JPEGs (%zu with quality >= 80); distance fast vs exact PDQ\n", nall,
+           ngood);
+    for (size_t s = 0; s < NSIDES; s++) {
+        printf("min side %u: total time %.2fx of exact\n", min_sides[s],
+               t_exact > 0 ? t_fast[s] / t_exact : 0);
+        summary("all", all[s], nall);
+        summary("quality>=80", good[s], ngood);
+        free(all[s]);
+        free(good[s]);
+    }
+    if (csv)
+        fclose(csv);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.paths[i]);
+    free(l.paths);
+    return nall > 0 ? 0 : 1;
+}
