@@ -476,6 +476,8 @@ typedef struct clientscan_list_params {
     /* Index shape: 0 = chosen from the list size (docs/index.md); otherwise
      * the number of substrings (1..64), for experiments and tests. */
     unsigned index_substrings;
+    /* Nonzero: build no index (inspecting tools); matching scans linearly. */
+    int skip_index;
 } clientscan_list_params;
 
 /* Opens a binary list: checks every length against the data size, verifies
@@ -1000,8 +1002,10 @@ typedef struct clientscan_verdict {
 
 /* Scans attachment bytes: decode, PDQ (all 8 variants), match. An image that
  * cannot be scanned is NOT an error: the call returns OK with kind
- * UNSCANNABLE (decoder errors UNSUPPORTED_FORMAT, CORRUPT, LIMIT, empty
- * input). Thread-safe. Errors: INVALID_ARGUMENT (NULL), NOMEM, INTERNAL. */
+ * UNSCANNABLE, scan_error set to the decoder's UNSUPPORTED_FORMAT, CORRUPT
+ * or LIMIT (empty input: UNSUPPORTED_FORMAT) and reason to its detail.
+ * Thread-safe. On failure *out is zeroed.
+ * Errors: INVALID_ARGUMENT (NULL), NOMEM, INTERNAL. */
 CLIENTSCAN_API int clientscan_scan(const clientscan_scanner *scanner, const void *data,
                                    size_t len, clientscan_verdict *out,
                                    clientscan_detail *detail);

@@ -16,6 +16,29 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_hash(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_match(int argc, char **argv);
+
+/* Hash-list trust options shared by 'list' and 'match' (in cmd_list.c). */
+#define CLI_MAX_AUTHORITIES 16
+typedef struct cli_trust {
+    clientscan_public_key keys[CLI_MAX_AUTHORITIES];
+    size_t count;
+    bool unsigned_ok;           /* --unsigned-ok */
+    uint64_t accepted_sequence; /* --accepted-sequence */
+} cli_trust;
+/* Loads an authority public key for --authority; prints "path: reason". */
+int cli_trust_add(cli_trust *trust, const char *path);
+/* Opens a list with the trust options; prints "path: reason". */
+int cli_open_list(const char *path, const cli_trust *trust, clientscan_list **out);
+/* Lowercase hex of n bytes into out[2n+1]. */
+void cli_hex(const uint8_t *bytes, size_t n, char *out);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_samples(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "clientscan: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,14 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"hash", cmd_hash, "PDQ-hash images (files, directories, stdin)"},
+    {"keygen", cmd_keygen, "generate an authority, moderator or user key pair"},
+    {"list", cmd_list, "build, sign, verify, inspect, export and diff hash lists"},
+    {"match", cmd_match, "match hashes or images against a signed hash list"},
+    {"send", cmd_send, "scan an image, encrypt it, seal its report slot"},
+    {"receive", cmd_receive, "decrypt a received attachment (recipient)"},
+    {"report", cmd_report, "open report slots (moderation service)"},
+    {"samples", cmd_samples, "write the demo's synthetic sample images; derive near-copies"},
+    {"bench", cmd_bench, "false-positive and robustness rates on an image corpus"},
 };
 
 static void usage(FILE *out)
