@@ -203,7 +203,11 @@ static void print_robust(FILE *out, const bench_result *r)
             (unsigned long long)r->pairs);
     for (int a = 0; a < ALG_COUNT; a++) {
         thr[a] = bench_threshold_at(r, a, r->target_fpr);
-        fprintf(out, "  %-13s t = %d\n", bench_alg_name(a), thr[a]);
+        if (thr[a] >= 0)
+            fprintf(out, "  %-13s t = %d\n", bench_alg_name(a), thr[a]);
+        else
+            fprintf(out, "  %-13s none: even distance 0 is above the target (recall 0)\n",
+                    bench_alg_name(a));
     }
     if (r->pairs > 0 && 1.0 / (double)r->pairs > r->target_fpr)
         fprintf(out, "  (too few pairs to resolve that rate: thresholds are not meaningful)\n");

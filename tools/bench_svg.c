@@ -187,7 +187,7 @@ static int plot_recall(const char *dir, const bench_result *r)
 {
     int row = 6 * ALG_COUNT / 2 + 8, h = TOP + BOTTOM + BENCH_TRANSFORMS * row;
     char title[128];
-    snprintf(title, sizeof title, "Recall per transform at pair FPR <= %.3g", r->target_fpr);
+    snprintf(title, sizeof title, "Recall per transform at pair FPR &lt;= %.3g", r->target_fpr);
     char *path;
     FILE *f = svg_open(dir, "recall.svg", &path, title, h);
     if (!f)

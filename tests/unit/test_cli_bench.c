@@ -241,8 +241,10 @@ static void test_outputs_and_fpr_file(void **state)
         size_t len;
         uint8_t *data = ts_read_file(p, &len);
         assert_true(len > 50);
-        if (strstr(files[i], ".svg"))
+        if (strstr(files[i], ".svg")) {
             assert_memory_equal(data, "<svg", 4);
+            assert_null(strstr((char *)data, "<=")); /* text must be XML-escaped */
+        }
         else
             assert_non_null(strstr((char *)data, "algorithm"));
         free(data);
