@@ -205,4 +205,4 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/clientscan.pc
 
 clean:
-	rm -rf build build-san build-cov build-fuzz build-clang
+	rm -rf build build-san build-cov build-fuzz build-clang build-native
