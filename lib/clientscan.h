@@ -358,10 +358,10 @@ CLIENTSCAN_API void clientscan_key_id_to_hex(const uint8_t id[CLIENTSCAN_KEY_ID_
  * compiled into an app), computing its id. For the authority role the bytes
  * must be a valid Ed25519 point.
  * Errors: INVALID_ARGUMENT (NULL, bad role), CRYPTO (not a usable key). */
-CLIENTSCAN_API int clientscan_public_key_from_bytes(clientscan_key_role role,
-                                                    const uint8_t bytes[CLIENTSCAN_PUBLIC_KEY_BYTES],
-                                                    clientscan_public_key *out,
-                                                    clientscan_detail *detail);
+CLIENTSCAN_API int
+clientscan_public_key_from_bytes(clientscan_key_role role,
+                                 const uint8_t bytes[CLIENTSCAN_PUBLIC_KEY_BYTES],
+                                 clientscan_public_key *out, clientscan_detail *detail);
 
 /* Generates a fresh key pair of `role` with libsodium's CSPRNG.
  * On success *secret is owned by the caller (clientscan_secret_key_free) and
@@ -412,7 +412,7 @@ CLIENTSCAN_API int clientscan_secret_key_parse(const void *data, size_t len,
                                                clientscan_detail *detail);
 
 /* Loads a secret key file. Refused with PERMISSION, before anything is read,
- * if the opened file is readable or writable by group or others (fstat on
+ * if the opened file grants any permission to group or others (fstat on
  * the open descriptor, so no race with a rename). The file is read into
  * guarded memory that is wiped afterwards.
  * Errors: as clientscan_secret_key_parse(), plus IO and PERMISSION. */
@@ -487,8 +487,9 @@ typedef struct clientscan_list_params {
  * On success *out is owned by the caller (clientscan_list_close); on failure
  * it is NULL. The opened list is immutable and safe to use from any number
  * of threads at once.
- * Errors: INVALID_ARGUMENT (NULL, no keys and not allow_unsigned),
- * UNSUPPORTED_FORMAT (bad magic, unknown hash algorithm or size), VERSION,
+ * Errors: INVALID_ARGUMENT (NULL, no keys and not allow_unsigned, a key
+ * whose role is not AUTHORITY, index_substrings > 64), UNSUPPORTED_FORMAT
+ * (bad magic, unknown hash algorithm or size, unknown flags), VERSION,
  * CORRUPT (truncated, trailing bytes, a length or count inconsistent with the
  * size, entries unsorted or duplicated, reserved bytes not zero), LIMIT
  * (more entries than max_entries), SIGNATURE (no valid signature by a trusted
@@ -685,8 +686,9 @@ CLIENTSCAN_API int clientscan_list_search(const clientscan_list *list, const cli
                                           size_t *found, clientscan_detail *detail);
 
 /* Searches a PDQ result: hash[0], or all 8 variants if params->dihedral
- * (hash[1..7] must have been computed). Each entry is reported once, with
- * its smallest distance over the variants (ties: the lowest variant).
+ * (hash[1..7] must have been computed), in one pass over the index. Each
+ * entry is reported once, with its smallest distance over the variants
+ * (ties: the lowest variant).
  * *low_quality (may be NULL) is set to 1 if query->quality <
  * CLIENTSCAN_PDQ_MIN_QUALITY, else 0. Output as clientscan_list_search().
  * Errors: as clientscan_list_search(). */

@@ -242,7 +242,8 @@ static void signed_message(const uint8_t digest[CLIENTSCAN_LIST_DIGEST_BYTES],
     memcpy(msg + CS_LIST_SIG_CONTEXT_BYTES, digest, CLIENTSCAN_LIST_DIGEST_BYTES);
 }
 
-static void body_digest(const uint8_t *p, size_t body_len, uint8_t digest[CLIENTSCAN_LIST_DIGEST_BYTES])
+static void body_digest(const uint8_t *p, size_t body_len,
+                        uint8_t digest[CLIENTSCAN_LIST_DIGEST_BYTES])
 {
     crypto_generichash(digest, CLIENTSCAN_LIST_DIGEST_BYTES, p, body_len, NULL, 0);
 }
@@ -443,7 +444,8 @@ static uint64_t max_file_bytes(uint64_t max_entries)
     return CS_LIST_HEADER_BYTES + max_entries * (CS_LIST_ENTRY_BYTES + 4) +
            CS_LIST_PROV_HEAD_BYTES +
            (uint64_t)CLIENTSCAN_LIST_MAX_PROVIDERS * CS_LIST_PROVIDER_RECORD_BYTES +
-           CS_LIST_SIG_HEAD_BYTES + (uint64_t)CLIENTSCAN_LIST_MAX_SIGNATURES * CS_LIST_SIG_RECORD_BYTES;
+           CS_LIST_SIG_HEAD_BYTES +
+           (uint64_t)CLIENTSCAN_LIST_MAX_SIGNATURES * CS_LIST_SIG_RECORD_BYTES;
 }
 
 int clientscan_list_open(const char *path, const clientscan_list_params *params,

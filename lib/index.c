@@ -15,10 +15,11 @@
  * measurements on a 10^7-entry list (docs/index.md). Only the ratios
  * matter: they decide the shape and index-versus-scan. */
 #define COST_PROBE 25.0    /* a directory slot and its bucket: two random reads */
-#define COST_SCAN 2.0      /* one bucket entry's tail bits checked */
+#define COST_SCAN 3.0      /* one bucket entry's tail bits checked */
 #define COST_CANDIDATE 10.0 /* fetch a candidate's hash (prefetched) and compare */
 #define COST_LINEAR 2.2     /* one entry of the sequential popcount scan */
-#define MEMORY_PER_ENTRY 64 /* index budget: 2x the 32 raw hash bytes */
+#define MEMORY_PER_ENTRY 64 /* index budget: 2x the 32 raw hash bytes, */
+#define MEMORY_FLOOR (16u << 20) /* but small lists may use up to 16 MiB */
 
 /* Entry words: entry number in the low bits, the substring's tail (the bits
  * below the directory bits) in the top CS_INDEX_TAIL_BITS. */
@@ -31,10 +32,13 @@
 typedef struct index_table {
     unsigned offset;   /* first bit of the substring (bit 0 = MSB of byte 0) */
     uint32_t *dir;     /* 2^dir_bits + 1 offsets into entries */
-    uint32_t *entries; /* tail << ENTRY_BITS | entry, sorted by substring */
+    /* tail << ENTRY_BITS | entry, sorted by substring; NULL when the hashes
+     * themselves are already in substring order (table 0 of a hash list,
+     * whose entries are sorted by hash): dir then points into the hashes. */
+    uint32_t *entries;
 } index_table;
 
-typedef int (*search_fn)(const cs_index *, const clientscan_pdq *, unsigned, int, bool, cs_hits *);
+typedef int (*search_fn)(const cs_index *, const cs_query *, unsigned, int, bool, cs_hits *);
 
 struct cs_index {
     const clientscan_pdq *hashes;
@@ -51,12 +55,18 @@ struct cs_index {
  * so substrings follow the hex text from its first digit. */
 static inline void load_be(const clientscan_pdq *h, uint64_t w[4])
 {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, h->bytes, 32);
+    for (int i = 0; i < 4; i++)
+        w[i] = __builtin_bswap64(w[i]);
+#else
     for (int i = 0; i < 4; i++) {
         uint64_t v = 0;
         for (int j = 0; j < 8; j++)
             v = (v << 8) | h->bytes[8 * i + j];
         w[i] = v;
     }
+#endif
 }
 
 static inline uint32_t substring(const uint64_t w[4], unsigned offset, unsigned bits)
@@ -215,6 +225,8 @@ cs_index_shape cs_index_choose_shape(size_t n)
     if (n == 0 || n > ENTRY_MASK)
         return best;
     double budget = (double)n * MEMORY_PER_ENTRY;
+    if (budget < MEMORY_FLOOR)
+        budget = MEMORY_FLOOR;
     double best_cost = linear_cost(n);
     for (unsigned s = 4; s <= 32; s++) {
         unsigned b_lo = s > 4 + CS_INDEX_TAIL_BITS ? s - CS_INDEX_TAIL_BITS : 4;
@@ -249,46 +261,56 @@ cs_index_shape cs_index_choose_shape(size_t n)
 typedef struct {
     uint32_t value; /* directory slot */
     uint8_t table;
+    uint8_t query;
     int8_t rem; /* radius left for the tail bits */
 } pipe_probe;
 
 typedef struct {
     uint32_t lo, hi;
     uint8_t table;
+    uint8_t query;
     int8_t rem;
 } pipe_range;
 
 typedef struct {
+    uint32_t entry;
+    uint32_t query;
+} pipe_cand;
+
+typedef struct {
     const cs_index *ix;
-    uint64_t qw[4];              /* the query, native word order */
-    uint32_t tail[CS_INDEX_MAX_TABLES];
+    const cs_query *queries;
+    uint64_t qw[CS_INDEX_MAX_QUERIES][4]; /* the queries, native word order */
+    uint32_t tail[CS_INDEX_MAX_QUERIES][CS_INDEX_MAX_TABLES];
     int d;
-    unsigned variant;
     cs_hits *hits;
     int rc;
     pipe_probe probes[PIPE_DEPTH];
     pipe_range ranges[PIPE_DEPTH];
-    uint32_t cands[PIPE_DEPTH];
-    unsigned np, nr, nc;         /* items in each ring (oldest at head) */
-    unsigned hp, hr, hc;         /* ring heads */
+    pipe_cand cands[PIPE_DEPTH];
+    unsigned np, nr, nc; /* items in each ring (oldest at head) */
+    unsigned hp, hr, hc; /* ring heads */
 } pipe_state;
 
-static inline __attribute__((always_inline)) void verify_one(pipe_state *p, uint32_t e)
+static inline __attribute__((always_inline)) void verify_one(pipe_state *p, uint32_t e,
+                                                             unsigned query)
 {
-    int dist = distance_words(p->qw, &p->ix->hashes[e]);
-    if (dist <= p->d && hits_push(p->hits, e, dist, p->variant) != CLIENTSCAN_OK)
+    int dist = distance_words(p->qw[query], &p->ix->hashes[e]);
+    if (dist <= p->d &&
+        hits_push(p->hits, e, dist, p->queries[query].variant) != CLIENTSCAN_OK)
         p->rc = CLIENTSCAN_E_NOMEM;
 }
 
-static inline __attribute__((always_inline)) void push_cand(pipe_state *p, uint32_t e)
+static inline __attribute__((always_inline)) void push_cand(pipe_state *p, uint32_t e,
+                                                            unsigned query)
 {
     if (p->nc == PIPE_DEPTH) {
-        verify_one(p, p->cands[p->hc]);
+        verify_one(p, p->cands[p->hc].entry, p->cands[p->hc].query);
         p->hc = (p->hc + 1) & PIPE_MASK;
         p->nc--;
     }
     __builtin_prefetch(&p->ix->hashes[e]);
-    p->cands[(p->hc + p->nc) & PIPE_MASK] = e;
+    p->cands[(p->hc + p->nc) & PIPE_MASK] = (pipe_cand){e, query};
     p->nc++;
 }
 
@@ -296,7 +318,13 @@ static inline __attribute__((always_inline)) void push_cand(pipe_state *p, uint3
 static inline __attribute__((always_inline)) void scan_range(pipe_state *p, const pipe_range *r)
 {
     const uint32_t *entries = p->ix->tables[r->table].entries;
-    uint32_t tail = p->tail[r->table];
+    if (!entries) {
+        /* The bucket is a run of hashes (prefetched): verify in place. */
+        for (uint32_t j = r->lo; j < r->hi; j++)
+            verify_one(p, j, r->query);
+        return;
+    }
+    uint32_t tail = p->tail[r->query][r->table];
     uint32_t pass[32];
     for (uint32_t j = r->lo; j < r->hi;) {
         /* Branch-free filter: about half the tails pass, unpredictably. */
@@ -308,7 +336,7 @@ static inline __attribute__((always_inline)) void scan_range(pipe_state *p, cons
             k += __builtin_popcount((w >> ENTRY_BITS) ^ tail) <= r->rem;
         }
         for (unsigned i = 0; i < k; i++)
-            push_cand(p, pass[i]);
+            push_cand(p, pass[i], r->query);
     }
 }
 
@@ -319,7 +347,13 @@ static inline __attribute__((always_inline)) void push_range(pipe_state *p, pipe
         p->hr = (p->hr + 1) & PIPE_MASK;
         p->nr--;
     }
-    __builtin_prefetch(&p->ix->tables[r.table].entries[r.lo]);
+    const uint32_t *entries = p->ix->tables[r.table].entries;
+    if (entries) {
+        __builtin_prefetch(&entries[r.lo]);
+    } else {
+        __builtin_prefetch(&p->ix->hashes[r.lo]);
+        __builtin_prefetch(&p->ix->hashes[r.hi - 1]);
+    }
     p->ranges[(p->hr + p->nr) & PIPE_MASK] = r;
     p->nr++;
 }
@@ -329,11 +363,12 @@ static inline __attribute__((always_inline)) void resolve_probe(pipe_state *p, c
     const uint32_t *dir = p->ix->tables[q->table].dir;
     uint32_t lo = dir[q->value], hi = dir[q->value + 1];
     if (lo < hi)
-        push_range(p, (pipe_range){lo, hi, q->table, q->rem});
+        push_range(p, (pipe_range){lo, hi, q->table, q->query, q->rem});
 }
 
 static inline __attribute__((always_inline)) void push_probe(pipe_state *p, uint32_t value,
-                                                             unsigned table, int rem)
+                                                             unsigned table, unsigned query,
+                                                             int rem)
 {
     if (p->np == PIPE_DEPTH) {
         resolve_probe(p, &p->probes[p->hp]);
@@ -341,7 +376,8 @@ static inline __attribute__((always_inline)) void push_probe(pipe_state *p, uint
         p->np--;
     }
     __builtin_prefetch(&p->ix->tables[table].dir[value]);
-    p->probes[(p->hp + p->np) & PIPE_MASK] = (pipe_probe){value, (uint8_t)table, (int8_t)rem};
+    p->probes[(p->hp + p->np) & PIPE_MASK] =
+        (pipe_probe){value, (uint8_t)table, (uint8_t)query, (int8_t)rem};
     p->np++;
 }
 
@@ -352,25 +388,26 @@ static inline __attribute__((always_inline)) void drain(pipe_state *p)
     for (; p->nr; p->nr--, p->hr = (p->hr + 1) & PIPE_MASK)
         scan_range(p, &p->ranges[p->hr]);
     for (; p->nc; p->nc--, p->hc = (p->hc + 1) & PIPE_MASK)
-        verify_one(p, p->cands[p->hc]);
+        verify_one(p, p->cands[p->hc].entry, p->cands[p->hc].query);
 }
 
 /* Every directory slot within `radius` of the key's top bits, each with the
  * radius left over for its tail bits. */
 static inline __attribute__((always_inline)) void probe_table(pipe_state *p, unsigned table,
-                                                              uint32_t key, int radius)
+                                                              unsigned query, uint32_t key,
+                                                              int radius)
 {
     const cs_index *ix = p->ix;
     unsigned b = ix->shape.dir_bits, tail_bits = ix->shape.bits - b;
     uint32_t top = key >> tail_bits;
-    p->tail[table] = key & ((UINT32_C(1) << tail_bits) - 1);
+    p->tail[query][table] = key & ((UINT32_C(1) << tail_bits) - 1);
     uint64_t limit = (uint64_t)1 << b;
     int top_radius = radius > (int)b ? (int)b : radius;
     for (int k = 0; k <= top_radius && p->rc == CLIENTSCAN_OK; k++) {
         /* All b-bit masks of weight k, in increasing order (Gosper's hack). */
         uint64_t x = k == 0 ? 0 : ((uint64_t)1 << k) - 1;
         for (;;) {
-            push_probe(p, top ^ (uint32_t)x, table, radius - k);
+            push_probe(p, top ^ (uint32_t)x, table, query, radius - k);
             if (x == 0)
                 break;
             uint64_t r = x + (x & (~x + 1));
@@ -381,76 +418,100 @@ static inline __attribute__((always_inline)) void probe_table(pipe_state *p, uns
     }
 }
 
-static inline __attribute__((always_inline)) int search_body(const cs_index *ix,
-                                                             const clientscan_pdq *q,
-                                                             unsigned variant, int d,
-                                                             bool use_index, cs_hits *hits)
+/* Linear scan: one pass over the hashes for all queries together. */
+static inline __attribute__((always_inline)) int scan_all(const cs_index *ix,
+                                                          const cs_query *queries, unsigned nq,
+                                                          int d, cs_hits *hits)
 {
-    if (!use_index) {
-        uint64_t qw[4];
-        memcpy(qw, q->bytes, sizeof qw);
-        for (size_t e = 0; e < ix->n; e++) {
-            int dist = distance_words(qw, &ix->hashes[e]);
-            if (dist <= d && hits_push(hits, (uint32_t)e, dist, variant) != CLIENTSCAN_OK)
+    uint64_t qw[CS_INDEX_MAX_QUERIES][4];
+    for (unsigned k = 0; k < nq; k++)
+        memcpy(qw[k], queries[k].hash.bytes, sizeof qw[k]);
+    for (size_t e = 0; e < ix->n; e++) {
+        for (unsigned k = 0; k < nq; k++) {
+            int dist = distance_words(qw[k], &ix->hashes[e]);
+            if (dist <= d && hits_push(hits, (uint32_t)e, dist, queries[k].variant) !=
+                                 CLIENTSCAN_OK)
                 return CLIENTSCAN_E_NOMEM;
         }
-        return CLIENTSCAN_OK;
     }
+    return CLIENTSCAN_OK;
+}
+
+static inline __attribute__((always_inline)) int search_body(const cs_index *ix,
+                                                             const cs_query *queries,
+                                                             unsigned nq, int d, bool use_index,
+                                                             cs_hits *hits)
+{
+    if (!use_index)
+        return scan_all(ix, queries, nq, d, hits);
+    /* All queries share one pipeline, so it drains once. */
     pipe_state p;
     p.ix = ix;
-    memcpy(p.qw, q->bytes, sizeof p.qw);
+    p.queries = queries;
     p.d = d;
-    p.variant = variant;
     p.hits = hits;
     p.rc = CLIENTSCAN_OK;
     p.np = p.nr = p.nc = p.hp = p.hr = p.hc = 0;
-    uint64_t be[4];
-    load_be(q, be);
-    for (unsigned t = 0; t < ix->shape.m; t++) {
-        int r = table_radius(ix->shape.m, d, t);
-        if (r >= 0)
-            probe_table(&p, t, substring(be, ix->tables[t].offset, ix->shape.bits), r);
+    for (unsigned k = 0; k < nq; k++) {
+        memcpy(p.qw[k], queries[k].hash.bytes, sizeof p.qw[k]);
+        uint64_t be[4];
+        load_be(&queries[k].hash, be);
+        for (unsigned t = 0; t < ix->shape.m; t++) {
+            int r = table_radius(ix->shape.m, d, t);
+            if (r >= 0)
+                probe_table(&p, t, k, substring(be, ix->tables[t].offset, ix->shape.bits), r);
+        }
     }
     drain(&p);
     return p.rc;
 }
 
-static int search_generic(const cs_index *ix, const clientscan_pdq *q, unsigned variant, int d,
+static int search_generic(const cs_index *ix, const cs_query *queries, unsigned nq, int d,
                           bool use_index, cs_hits *hits)
 {
-    return search_body(ix, q, variant, d, use_index, hits);
+    return search_body(ix, queries, nq, d, use_index, hits);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* The same code with the POPCNT instruction (x86-64 baseline lacks it);
  * chosen at build time when the CPU has it. */
 __attribute__((target("popcnt"))) static int search_popcnt(const cs_index *ix,
-                                                           const clientscan_pdq *q,
-                                                           unsigned variant, int d,
-                                                           bool use_index, cs_hits *hits)
+                                                           const cs_query *queries, unsigned nq,
+                                                           int d, bool use_index, cs_hits *hits)
 {
-    return search_body(ix, q, variant, d, use_index, hits);
+    return search_body(ix, queries, nq, d, use_index, hits);
 }
 #endif
 
 static search_fn pick_search(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
+    /* No __builtin_cpu_init(): only needed before constructors have run. */
     if (__builtin_cpu_supports("popcnt"))
         return search_popcnt;
 #endif
     return search_generic;
 }
 
-int cs_index_search(const cs_index *ix, const clientscan_pdq *q, unsigned variant, int d,
-                    clientscan_match_method method, cs_hits *hits)
+int cs_index_search_many(const cs_index *ix, const cs_query *queries, unsigned nq, int d,
+                         clientscan_match_method method, cs_hits *hits)
 {
+    if (nq == 0)
+        return CLIENTSCAN_OK;
+    if (nq > CS_INDEX_MAX_QUERIES)
+        return CLIENTSCAN_E_INVALID_ARGUMENT;
     bool use_index = false;
     if (ix->shape.m > 0 && method != CLIENTSCAN_MATCH_LINEAR)
         use_index = method == CLIENTSCAN_MATCH_INDEX ||
                     mih_cost(ix->n, &ix->shape, d) < linear_cost(ix->n);
-    return ix->search(ix, q, variant, d, use_index, hits);
+    return ix->search(ix, queries, nq, d, use_index, hits);
+}
+
+int cs_index_search(const cs_index *ix, const clientscan_pdq *q, unsigned variant, int d,
+                    clientscan_match_method method, cs_hits *hits)
+{
+    cs_query one = {*q, variant};
+    return cs_index_search_many(ix, &one, 1, d, method, hits);
 }
 
 /* ------------------------------------------------------------ build */
@@ -486,34 +547,80 @@ void cs_index_free(cs_index *ix)
     free(ix);
 }
 
-/* Counting sort of entries by substring into CSR form: dir over the top
- * dir_bits, entries ordered by the whole substring within each bucket. */
-static int build_table(cs_index *ix, index_table *t)
+/* Builds one table: entries ordered by substring, dir over the top
+ * dir_bits (CSR). The substrings of a sorted list are random for every
+ * table but the first, so scattering entries straight into place would be
+ * one cache miss per entry; instead (bucket, word) pairs are radix-sorted in
+ * two passes of at most 13 bits, whose histograms fit in L1 and whose
+ * scatter goes to a few thousand sequential streams. `tmp` holds 2n pairs. */
+#define RADIX_BITS 13
+
+static void radix_pass(const uint64_t *in, uint64_t *out, size_t n, unsigned shift,
+                       unsigned bits)
 {
-    unsigned s = ix->shape.bits, tail_bits = s - ix->shape.dir_bits;
-    size_t values = (size_t)1 << ix->shape.dir_bits;
-    t->dir = cs_index_alloc((values + 1) * sizeof *t->dir);
-    t->entries = cs_index_alloc(ix->n * sizeof *t->entries);
-    if (!t->dir || !t->entries)
-        return CLIENTSCAN_E_NOMEM;
-    memset(t->dir, 0, (values + 1) * sizeof *t->dir);
-    uint64_t w[4];
-    for (size_t e = 0; e < ix->n; e++) {
-        load_be(&ix->hashes[e], w);
-        t->dir[(substring(w, t->offset, s) >> tail_bits) + 1]++;
+    size_t count[(size_t)1 << RADIX_BITS];
+    size_t buckets = (size_t)1 << bits;
+    uint64_t mask = buckets - 1;
+    memset(count, 0, buckets * sizeof count[0]);
+    for (size_t i = 0; i < n; i++)
+        count[(in[i] >> shift) & mask]++;
+    size_t sum = 0;
+    for (size_t v = 0; v < buckets; v++) {
+        size_t c = count[v];
+        count[v] = sum;
+        sum += c;
     }
-    for (size_t v = 0; v < values; v++)
-        t->dir[v + 1] += t->dir[v];
-    /* Place with dir[v] as a cursor; afterwards dir[v] is the start of v+1,
-     * so shifting by one restores the starts. */
-    for (size_t e = 0; e < ix->n; e++) {
+    for (size_t i = 0; i < n; i++)
+        out[count[(in[i] >> shift) & mask]++] = in[i];
+}
+
+static int build_table(cs_index *ix, index_table *t, uint64_t *tmp)
+{
+    unsigned s = ix->shape.bits, b = ix->shape.dir_bits, tail_bits = s - b;
+    size_t values = (size_t)1 << b, n = ix->n;
+    t->dir = cs_index_alloc((values + 1) * sizeof *t->dir);
+    if (!t->dir)
+        return CLIENTSCAN_E_NOMEM;
+    /* Pairs: bucket << 32 | tail << ENTRY_BITS | entry. */
+    uint64_t *a = tmp, *c = tmp + n;
+    uint64_t w[4];
+    bool sorted = true;
+    uint32_t prev = 0;
+    for (size_t e = 0; e < n; e++) {
         load_be(&ix->hashes[e], w);
         uint32_t key = substring(w, t->offset, s);
+        sorted = sorted && key >= prev;
+        prev = key;
         uint32_t tail = key & ((UINT32_C(1) << tail_bits) - 1);
-        t->entries[t->dir[key >> tail_bits]++] = (tail << ENTRY_BITS) | (uint32_t)e;
+        a[e] = (uint64_t)(key >> tail_bits) << 32 | (tail << ENTRY_BITS) | (uint32_t)e;
     }
-    memmove(t->dir + 1, t->dir, values * sizeof *t->dir);
-    t->dir[0] = 0;
+    if (!sorted) {
+        unsigned lo_bits = b > RADIX_BITS ? b - (b / 2) : b;
+        radix_pass(a, c, n, 32, lo_bits);
+        if (b > lo_bits)
+            radix_pass(c, a, n, 32 + lo_bits, b - lo_bits);
+        else
+            memcpy(a, c, n * sizeof *a);
+    }
+    /* dir[v] = first position whose bucket is >= v: one sequential pass. */
+    size_t v = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t bucket = (size_t)(a[j] >> 32);
+        while (v <= bucket)
+            t->dir[v++] = (uint32_t)j;
+    }
+    while (v <= values)
+        t->dir[v++] = (uint32_t)n;
+    if (sorted) {
+        /* Buckets are already runs of the hash array: no entries needed. */
+        t->entries = NULL;
+        return CLIENTSCAN_OK;
+    }
+    t->entries = cs_index_alloc(n * sizeof *t->entries);
+    if (!t->entries)
+        return CLIENTSCAN_E_NOMEM;
+    for (size_t j = 0; j < n; j++)
+        t->entries[j] = (uint32_t)a[j];
     return CLIENTSCAN_OK;
 }
 
@@ -558,17 +665,27 @@ int cs_index_build_shape(const clientscan_pdq *hashes, size_t n, cs_index_shape 
     ix->search = pick_search();
     ix->shape = shape;
     ix->memory = sizeof *ix;
+    uint64_t *tmp = NULL;
+    if (ix->shape.m > 0) {
+        tmp = n ? cs_index_alloc(2 * n * sizeof *tmp) : NULL;
+        if (n && !tmp) {
+            free(ix);
+            return cs_fail(detail, CLIENTSCAN_E_NOMEM, "index: out of memory");
+        }
+    }
     for (unsigned t = 0; t < ix->shape.m; t++) {
         ix->tables[t].offset = t * ix->shape.bits;
-        int rc = build_table(ix, &ix->tables[t]);
+        int rc = build_table(ix, &ix->tables[t], tmp);
         if (rc != CLIENTSCAN_OK) {
+            free(tmp);
             unsigned m = ix->shape.m;
             ix->shape.m = t + 1; /* free only the tables started */
             cs_index_free(ix);
             return cs_fail(detail, rc, "index: out of memory building table %u of %u", t + 1, m);
         }
-        ix->memory += (size_t)table_bytes(n, ix->shape.dir_bits);
+        ix->memory += (size_t)table_bytes(ix->tables[t].entries ? n : 0, ix->shape.dir_bits);
     }
+    free(tmp);
     *out = ix;
     return CLIENTSCAN_OK;
 }
@@ -610,12 +727,13 @@ static int run_queries(const clientscan_list *list, const clientscan_pdq *querie
 {
     cs_hit local[256];
     cs_hits hits = {local, 0, sizeof local / sizeof local[0], false};
-    for (unsigned v = 0; v < nq; v++) {
-        if (cs_index_search(list->index, &queries[v], v, p->max_distance, p->method, &hits) !=
-            CLIENTSCAN_OK) {
-            cs_hits_release(&hits);
-            return cs_fail(detail, CLIENTSCAN_E_NOMEM, "match: out of memory for results");
-        }
+    cs_query q[CS_INDEX_MAX_QUERIES];
+    for (unsigned v = 0; v < nq; v++)
+        q[v] = (cs_query){queries[v], v};
+    if (cs_index_search_many(list->index, q, nq, p->max_distance, p->method, &hits) !=
+        CLIENTSCAN_OK) {
+        cs_hits_release(&hits);
+        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "match: out of memory for results");
     }
     cs_hits_finish(&hits);
     *found = hits.n;

@@ -8,7 +8,8 @@
 
 #define CS_INDEX_MAX_TABLES 64
 #define CS_INDEX_MAX_BITS 26 /* directory of 2^26+1 offsets = 256 MiB at most */
-#define CS_INDEX_TAIL_BITS 6 /* substring bits below the directory, kept in entry words */
+/* Substring bits below the directory, kept in the entry words. */
+#define CS_INDEX_TAIL_BITS 6
 
 typedef struct cs_index cs_index;
 
@@ -48,6 +49,19 @@ void cs_index_free(cs_index *index);
 /* malloc for large search arrays: 2 MiB-aligned and advised for huge pages
  * when at least that big (fewer TLB misses on random probes). free() it. */
 void *cs_index_alloc(size_t bytes);
+
+/* One query of a batch: the hash and the variant its hits are tagged with. */
+#define CS_INDEX_MAX_QUERIES 8
+typedef struct cs_query {
+    clientscan_pdq hash;
+    unsigned variant;
+} cs_query;
+
+/* Searches up to CS_INDEX_MAX_QUERIES hashes in one pass (one pipeline for
+ * the index, one sweep for a linear scan); hits as cs_index_search().
+ * Errors: INVALID_ARGUMENT (too many queries), NOMEM. */
+int cs_index_search_many(const cs_index *index, const cs_query *queries, unsigned nq, int d,
+                         clientscan_match_method method, cs_hits *hits);
 
 /* Appends one hit per (entry, pass) within distance d (0..256) of q, tagged
  * with `variant`. An entry may be appended more than once; the caller

@@ -78,7 +78,8 @@ void cs_key_id(const uint8_t pk[CLIENTSCAN_PUBLIC_KEY_BYTES], uint8_t id[CLIENTS
 
 /* Rejects keys that cannot work: a non-canonical or small-order Ed25519
  * point, an all-zero X25519 key. */
-static int check_public_bytes(clientscan_key_role role, const uint8_t *pk, clientscan_detail *detail)
+static int check_public_bytes(clientscan_key_role role, const uint8_t *pk,
+                              clientscan_detail *detail)
 {
     if (role == CLIENTSCAN_ROLE_AUTHORITY) {
         if (!crypto_core_ed25519_is_valid_point(pk))

@@ -340,7 +340,7 @@ static void test_hostile_headers(void **state)
     /* Counts: one more than present, huge, over a caller's cap. */
     uint8_t c[8];
     for (int i = 0; i < 8; i++)
-        c[i] = (uint8_t)(4 >> (8 * i));
+        c[i] = (uint8_t)((uint64_t)4 >> (8 * i));
     expect_patched(data, len, 24, c, 8, CLIENTSCAN_E_CORRUPT, "declares 4 entries");
     const uint8_t huge[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
     expect_patched(data, len, 24, huge, 8, CLIENTSCAN_E_LIMIT, NULL);

@@ -5,7 +5,8 @@
  * hashes, prints: time to open the list (parse, digest, index build), index
  * memory, and queries per second at d = 31 for single-hash and 8-variant
  * queries through the index and through a linear scan in the same run, with
- * their ratio. One thread. Uses only the public API. */
+ * their ratio. One thread, best of three timed runs. Uses only the public
+ * API. */
 #include "clientscan.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 
 #define MAX_REAL 4096
 #define QUERIES 2048
-#define MIN_SECONDS 0.5
+#define MIN_SECONDS 0.3
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -89,7 +90,10 @@ static void clustered_hash(size_t i, clientscan_pdq *centre, clientscan_pdq *out
     perturb(out, 1 + (int)(rng() % 16));
 }
 
-static clientscan_list *make_list(size_t n, int clustered, double *open_seconds)
+/* Opens the encoding twice, without and with the index, so that the index
+ * build time can be told apart from parsing and hashing the file. */
+static clientscan_list *make_list(size_t n, int clustered, double *open_seconds,
+                                  double *index_seconds)
 {
     clientscan_list_builder *b = NULL;
     clientscan_detail detail;
@@ -120,10 +124,19 @@ static clientscan_list *make_list(size_t n, int clustered, double *open_seconds)
     }
     clientscan_list_params params = {0};
     params.allow_unsigned = 1;
+    params.skip_index = 1;
     clientscan_list *list = NULL;
     double t0 = now();
     rc = clientscan_list_open_memory(enc, len, &params, &list, &detail);
+    double plain = now() - t0;
+    clientscan_list_close(list);
+    list = NULL;
+    params.skip_index = 0;
+    t0 = now();
+    if (rc == CLIENTSCAN_OK)
+        rc = clientscan_list_open_memory(enc, len, &params, &list, &detail);
     *open_seconds = now() - t0;
+    *index_seconds = *open_seconds - plain;
     free(enc);
     if (rc != CLIENTSCAN_OK) {
         fprintf(stderr, "bench_match: open: %s\n", detail.text);
@@ -156,9 +169,9 @@ typedef struct {
 
 /* Runs queries round-robin for at least MIN_SECONDS and min_queries, at
  * most max_queries. */
-static run_result run(const clientscan_list *list, const clientscan_pdq_result *q, size_t nq,
-                      int dihedral, clientscan_match_method method, size_t min_queries,
-                      size_t max_queries)
+static run_result run_once(const clientscan_list *list, const clientscan_pdq_result *q,
+                           size_t nq, int dihedral, clientscan_match_method method,
+                           size_t min_queries, size_t max_queries)
 {
     clientscan_match_params p = CLIENTSCAN_MATCH_PARAMS_DEFAULT;
     p.dihedral = dihedral;
@@ -183,6 +196,22 @@ static run_result run(const clientscan_list *list, const clientscan_pdq_result *
     return r;
 }
 
+/* Best of ROUNDS runs: other processes on a shared machine only ever make
+ * a run slower, so the fastest is the closest to the code's own speed. */
+#define ROUNDS 3
+static run_result run(const clientscan_list *list, const clientscan_pdq_result *q, size_t nq,
+                      int dihedral, clientscan_match_method method, size_t min_queries,
+                      size_t max_queries)
+{
+    run_result best = run_once(list, q, nq, dihedral, method, min_queries, max_queries);
+    for (int i = 1; i < ROUNDS; i++) {
+        run_result r = run_once(list, q, nq, dihedral, method, min_queries, max_queries);
+        if (r.qps > best.qps)
+            best.qps = r.qps;
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     size_t max_n = 10000000;
@@ -203,14 +232,16 @@ int main(int argc, char **argv)
     printf("bench_match: one thread, d = %d, queries = list entries moved 0..40 bits\n",
            CLIENTSCAN_PDQ_MATCH_THRESHOLD);
     printf("faiss: not compared (libfaiss-dev not installed)\n\n");
-    printf("%-9s %9s %7s %9s %6s %6s | %10s %10s %7s | %10s %10s %7s\n", "list", "N", "open s",
-           "index MB", "x raw", "m/bits", "1-hash q/s", "linear q/s", "ratio", "8-var q/s",
-           "linear q/s", "ratio");
+    printf("open s: parse, digest and index; index s: the index build alone;\n"
+           "m/s/b: substrings / substring bits / directory bits (docs/index.md)\n\n");
+    printf("%-9s %9s %6s %7s %8s %5s %8s | %10s %10s %6s | %9s %10s %6s\n", "list", "N",
+           "open s", "index s", "index MB", "x raw", "m/s/b", "1-hash q/s", "linear q/s",
+           "ratio", "8-var q/s", "linear q/s", "ratio");
     static clientscan_pdq_result queries[QUERIES];
     for (size_t n = 10000; n <= max_n; n *= 10) {
         for (int clustered = 0; clustered <= 1; clustered++) {
-            double open_s = 0;
-            clientscan_list *list = make_list(n, clustered, &open_s);
+            double open_s = 0, index_s = 0;
+            clientscan_list *list = make_list(n, clustered, &open_s, &index_s);
             if (!list)
                 return 1;
             clientscan_index_info info;
@@ -223,8 +254,10 @@ int main(int argc, char **argv)
             size_t lin_nq = (size_t)(lin1.qps * MIN_SECONDS) + 1;
             if (lin_nq > QUERIES)
                 lin_nq = QUERIES;
-            run_result idx_check = run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_AUTO, lin_nq, lin_nq);
-            run_result lin_check = run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_LINEAR, lin_nq, lin_nq);
+            run_result idx_check =
+                run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_AUTO, lin_nq, lin_nq);
+            run_result lin_check =
+                run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_LINEAR, lin_nq, lin_nq);
             if (idx_check.found != lin_check.found) {
                 fprintf(stderr, "bench_match: index found %zu matches, linear %zu\n",
                         idx_check.found, lin_check.found);
@@ -233,10 +266,12 @@ int main(int argc, char **argv)
             run_result idx1 = run(list, queries, QUERIES, 0, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
             run_result idx8 = run(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
             run_result lin8 = run(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_LINEAR, 1, 1000000);
-            char shape[16];
-            snprintf(shape, sizeof shape, "%u/%u", info.substrings, info.substring_bits);
-            printf("%-9s %9zu %7.2f %9.1f %6.2f %6s | %10.0f %10.1f %7.1f | %10.0f %10.1f %7.1f\n",
-                   clustered ? "clustered" : "uniform", n, open_s,
+            char shape[24];
+            snprintf(shape, sizeof shape, "%u/%u/%u", info.substrings, info.substring_bits,
+                     info.directory_bits);
+            printf("%-9s %9zu %6.2f %7.2f %8.1f %5.2f %8s | %10.0f %10.1f %6.1f | %9.0f %10.1f "
+                   "%6.1f\n",
+                   clustered ? "clustered" : "uniform", n, open_s, index_s,
                    (double)info.memory_bytes / (1 << 20),
                    (double)info.memory_bytes / ((double)n * CLIENTSCAN_PDQ_BYTES), shape,
                    idx1.qps, lin1.qps, idx1.qps / lin1.qps, idx8.qps, lin8.qps,
