@@ -24,6 +24,44 @@ static bool starts(const uint8_t *d, size_t len, const void *magic, size_t n)
     return len >= n && memcmp(d, magic, n) == 0;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ISO base media file ("....ftyp"): HEIC or AVIF by the major brand, or by a
+ * compatible brand when the major one is the generic image brand (mif1,
+ * msf1). Only the first CLIENTSCAN_SNIFF_BYTES are looked at. Videos and
+ * other ISO-BMFF files are UNKNOWN. */
+static clientscan_format sniff_isobmff(const uint8_t *d, size_t len)
+{
+    static const char *const avif[] = {"avif", "avis", "avio"};
+    static const char *const heic[] = {"heic", "heix", "hevc", "hevx", "heim", "heis"};
+    static const char *const generic[] = {"mif1", "msf1", "miaf"};
+    const uint8_t *major = d + 8;
+    for (size_t i = 0; i < sizeof avif / sizeof avif[0]; i++)
+        if (memcmp(major, avif[i], 4) == 0)
+            return CLIENTSCAN_FORMAT_AVIF;
+    for (size_t i = 0; i < sizeof heic / sizeof heic[0]; i++)
+        if (memcmp(major, heic[i], 4) == 0)
+            return CLIENTSCAN_FORMAT_HEIC;
+    bool is_generic = false;
+    for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+        is_generic |= memcmp(major, generic[i], 4) == 0;
+    if (!is_generic)
+        return CLIENTSCAN_FORMAT_UNKNOWN;
+    /* box size (big-endian), then "ftyp", major, minor version, brands */
+    uint32_t box = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+    size_t end = len < box ? len : box;
+    if (end > CLIENTSCAN_SNIFF_BYTES)
+        end = CLIENTSCAN_SNIFF_BYTES;
+    for (size_t off = 16; off + 4 <= end; off += 4)
+        for (size_t i = 0; i < sizeof avif / sizeof avif[0]; i++)
+            if (memcmp(d + off, avif[i], 4) == 0)
+                return CLIENTSCAN_FORMAT_AVIF;
+    return CLIENTSCAN_FORMAT_HEIC; /* mif1 without an AVIF brand: HEIF */
+}
+
 clientscan_format clientscan_sniff(const void *data, size_t len)
 {
     const uint8_t *d = data;
@@ -38,14 +76,9 @@ clientscan_format clientscan_sniff(const void *data, size_t len)
     if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
         return CLIENTSCAN_FORMAT_WEBP;
     if (len >= 12 && memcmp(d + 4, "ftyp", 4) == 0) {
-        /* ISO base media: the major brand names the image format */
-        static const char *const heic[] = {"heic", "heix", "hevc", "hevx", "heim",
-                                           "heis", "mif1", "msf1"};
-        if (memcmp(d + 8, "avif", 4) == 0 || memcmp(d + 8, "avis", 4) == 0)
-            return CLIENTSCAN_FORMAT_AVIF;
-        for (size_t i = 0; i < sizeof heic / sizeof heic[0]; i++)
-            if (memcmp(d + 8, heic[i], 4) == 0)
-                return CLIENTSCAN_FORMAT_HEIC;
+        clientscan_format f = sniff_isobmff(d, len);
+        if (f != CLIENTSCAN_FORMAT_UNKNOWN)
+            return f;
     }
     if (starts(d, len, "II*\0", 4) || starts(d, len, "MM\0*", 4))
         return CLIENTSCAN_FORMAT_TIFF;
@@ -55,10 +88,18 @@ clientscan_format clientscan_sniff(const void *data, size_t len)
         return CLIENTSCAN_FORMAT_JPEGXL;
     if (starts(d, len, "%PDF-", 5))
         return CLIENTSCAN_FORMAT_PDF;
-    if (starts(d, len, "\0\0\1\0", 4))
+    /* ICO and CUR: reserved 0, type 1 or 2, then a non-zero image count */
+    if (len >= 6 && (starts(d, len, "\0\0\1\0", 4) || starts(d, len, "\0\0\2\0", 4)) &&
+        (d[4] | d[5]) != 0)
         return CLIENTSCAN_FORMAT_ICO;
-    if (starts(d, len, "BM", 2) && len >= 14)
-        return CLIENTSCAN_FORMAT_BMP;
+    /* "BM" alone is too weak (text starts with it): also require a known
+     * DIB header size right after the 14-byte file header. */
+    if (starts(d, len, "BM", 2) && len >= 18) {
+        static const uint32_t dib_sizes[] = {12, 16, 40, 52, 56, 64, 108, 124};
+        for (size_t i = 0; i < sizeof dib_sizes / sizeof dib_sizes[0]; i++)
+            if (le32(d + 14) == dib_sizes[i])
+                return CLIENTSCAN_FORMAT_BMP;
+    }
     return CLIENTSCAN_FORMAT_UNKNOWN;
 }
 
@@ -68,12 +109,12 @@ int cs_check_limits(const char *codec, uint32_t width, uint32_t height, const cs
     if (width == 0 || height == 0)
         return cs_fail(detail, CLIENTSCAN_E_CORRUPT, "%s: image has zero size (%ux%u)", codec,
                        width, height);
-    if (width > limits->max_side || height > limits->max_side)
-        return cs_fail(detail, CLIENTSCAN_E_LIMIT, "%s: %ux%u exceeds the %u-pixel side limit",
-                       codec, width, height, limits->max_side);
     if ((uint64_t)width * height > limits->max_pixels)
         return cs_fail(detail, CLIENTSCAN_E_LIMIT, "%s: %ux%u exceeds the %llu-pixel limit", codec,
                        width, height, (unsigned long long)limits->max_pixels);
+    if (width > limits->max_side || height > limits->max_side)
+        return cs_fail(detail, CLIENTSCAN_E_LIMIT, "%s: %ux%u exceeds the %u-pixel side limit",
+                       codec, width, height, limits->max_side);
     return CLIENTSCAN_OK;
 }
 
@@ -113,7 +154,8 @@ static int image_begin(void *ctx, const cs_header *hdr, clientscan_detail *detai
 {
     clientscan_image *img = ctx;
     size_t stride, total;
-    if (!cs_mul_size(hdr->width, hdr->channels, &stride) || !cs_mul_size(stride, hdr->height, &total))
+    if (!cs_mul_size(hdr->width, hdr->channels, &stride) ||
+        !cs_mul_size(stride, hdr->height, &total))
         return cs_fail(detail, CLIENTSCAN_E_LIMIT, "image too large");
     img->pixels = malloc(total ? total : 1);
     if (!img->pixels)
