@@ -2,21 +2,22 @@
 #include "images.h"
 #include "support.h"
 
-#include <stdio.h>
-
-#include <jpeglib.h>
-#include <png.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
 
+#include <jpeglib.h>
+#include <png.h>
+
 uint32_t ts_pattern(uint32_t x, uint32_t y, int c, int bit_depth)
 {
-    uint32_t max = (1u << bit_depth) - 1;
     uint32_t v = (x * 7 + y * 3 + (uint32_t)c * 50) % 256;
     if (((x / 8) + (y / 8)) % 2)
         v = 255 - v;
-    /* spread 0..255 over the depth's range, exactly reversible for 8 bits */
-    return bit_depth >= 8 ? (v * max) / 255 : v >> (8 - bit_depth);
+    if (bit_depth <= 8)
+        return v >> (8 - bit_depth);
+    uint32_t low = (x * 29 + y * 13 + (uint32_t)c * 71) % 256;
+    return (v << 8 | low) >> (16 - bit_depth);
 }
 
 void ts_png_palette_entry(uint32_t i, uint8_t rgb[3])
@@ -48,8 +49,48 @@ static void png_flush_mem(png_structp png)
     (void)png;
 }
 
+uint8_t ts_noise(uint32_t seed, uint32_t x, uint32_t y, int c)
+{
+    /* murmur3's finaliser over a mix of the coordinates: no visible structure */
+    uint32_t v = seed * 0x9e3779b1u ^ x * 0x85ebca6bu ^ y * 0xc2b2ae35u ^ (uint32_t)c * 0x27d4eb2fu;
+    v ^= v >> 16;
+    v *= 0x85ebca6bu;
+    v ^= v >> 13;
+    v *= 0xc2b2ae35u;
+    v ^= v >> 16;
+    return (uint8_t)v;
+}
+
+typedef uint32_t (*sample_fn)(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed);
+
+static uint32_t pattern_sample(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed)
+{
+    (void)seed;
+    return ts_pattern(x, y, c, bit_depth);
+}
+
+static uint32_t noise_sample(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed)
+{
+    (void)bit_depth; /* 8 only */
+    return ts_noise(seed, x, y, c);
+}
+
+static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
+                           sample_fn sample, uint32_t seed, size_t *len);
+
 uint8_t *ts_png_encode(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
                        size_t *len)
+{
+    return encode_png(w, h, color_type, bit_depth, interlace, pattern_sample, 0, len);
+}
+
+uint8_t *ts_png_encode_noise(uint32_t w, uint32_t h, int interlace, uint32_t seed, size_t *len)
+{
+    return encode_png(w, h, PNG_COLOR_TYPE_RGB, 8, interlace, noise_sample, seed, len);
+}
+
+static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
+                           sample_fn sample, uint32_t seed, size_t *len)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png_create_info_struct(png);
@@ -83,10 +124,8 @@ uint8_t *ts_png_encode(uint32_t w, uint32_t h, int color_type, int bit_depth, in
     }
     png_write_info(png, info);
     size_t rowbytes = ((size_t)w * samples * bit_depth + 7) / 8;
-    uint8_t *row = calloc(1, rowbytes);
     png_bytep *rows = malloc(sizeof(png_bytep) * h);
     uint8_t *all = calloc(h, rowbytes);
-    assert_non_null(row);
     assert_non_null(rows);
     assert_non_null(all);
     for (uint32_t y = 0; y < h; y++) {
@@ -96,7 +135,7 @@ uint8_t *ts_png_encode(uint32_t w, uint32_t h, int color_type, int bit_depth, in
             for (int s = 0; s < samples; s++) {
                 /* grey+alpha: sample 1 is alpha (pattern channel 3) */
                 int c = (samples == 2 && s == 1) ? 3 : s;
-                uint32_t v = ts_pattern(x, y, c, bit_depth);
+                uint32_t v = sample(x, y, c, bit_depth, seed);
                 size_t bit = ((size_t)x * samples + s) * bit_depth;
                 if (bit_depth == 16) {
                     r[bit / 8] = (uint8_t)(v >> 8);
@@ -112,7 +151,6 @@ uint8_t *ts_png_encode(uint32_t w, uint32_t h, int color_type, int bit_depth, in
     png_write_image(png, rows);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    free(row);
     free(rows);
     free(all);
     *len = m.len;
@@ -124,8 +162,10 @@ static void exif_segment(j_compress_ptr c, int orientation, bool big)
     uint8_t e[6 + 8 + 2 + 12 + 4];
     memcpy(e, "Exif\0\0", 6);
     uint8_t *t = e + 6;
-#define W16(p, v) (big ? ((p)[0] = (uint8_t)((v) >> 8), (p)[1] = (uint8_t)(v)) : ((p)[1] = (uint8_t)((v) >> 8), (p)[0] = (uint8_t)(v)))
-#define W32(p, v) (big ? (W16((p), (v) >> 16), W16((p) + 2, (v) & 0xffff)) : (W16((p) + 2, (v) >> 16), W16((p), (v) & 0xffff)))
+#define W16(p, v) (big ? ((p)[0] = (uint8_t)((v) >> 8), (p)[1] = (uint8_t)(v)) \
+                       : ((p)[1] = (uint8_t)((v) >> 8), (p)[0] = (uint8_t)(v)))
+#define W32(p, v) (big ? (W16((p), (v) >> 16), W16((p) + 2, (v) & 0xffff)) \
+                       : (W16((p) + 2, (v) >> 16), W16((p), (v) & 0xffff)))
     memcpy(t, big ? "MM" : "II", 2);
     W16(t + 2, 42);
     W32(t + 4, 8u);
@@ -178,4 +218,120 @@ uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, boo
     free(row);
     *len = size;
     return buf;
+}
+
+uint32_t ts_crc32(const uint8_t *data, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= data[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+    return crc ^ 0xffffffffu;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void ts_png_set_size(uint8_t *png, size_t len, uint32_t w, uint32_t h)
+{
+    /* signature, then IHDR: length 13, "IHDR", 13 bytes, CRC over type+data */
+    assert_true(len >= 8 + 8 + 13 + 4);
+    assert_memory_equal(png + 12, "IHDR", 4);
+    put_be32(png + 16, w);
+    put_be32(png + 20, h);
+    put_be32(png + 29, ts_crc32(png + 12, 4 + 13));
+}
+
+uint8_t *ts_png_insert_chunk(const uint8_t *png, size_t len, const char type[4],
+                             const uint8_t *payload, size_t payload_len, size_t *out_len)
+{
+    const size_t at = 8 + 8 + 13 + 4; /* just after IHDR */
+    assert_true(len >= at);
+    assert_true(payload_len < 0x7fffffffu);
+    size_t n = len + 12 + payload_len;
+    uint8_t *out = malloc(n);
+    assert_non_null(out);
+    memcpy(out, png, at);
+    uint8_t *c = out + at;
+    put_be32(c, (uint32_t)payload_len);
+    memcpy(c + 4, type, 4);
+    if (payload_len)
+        memcpy(c + 8, payload, payload_len);
+    put_be32(c + 8 + payload_len, ts_crc32(c + 4, 4 + payload_len));
+    memcpy(c + 12 + payload_len, png + at, len - at);
+    *out_len = n;
+    return out;
+}
+
+size_t ts_jpeg_sof_offset(const uint8_t *jpeg, size_t len)
+{
+    /* Walk marker segments from SOI until SOF0..SOF15 (not DHT, JPG, DAC). */
+    size_t i = 2;
+    while (i + 4 <= len) {
+        assert_int_equal(jpeg[i], 0xff);
+        uint8_t m = jpeg[i + 1];
+        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc)
+            return i + 2;
+        i += 2 + ((size_t)jpeg[i + 2] << 8 | jpeg[i + 3]);
+    }
+    fail_msg("no SOF marker in the test JPEG");
+    return 0;
+}
+
+void ts_jpeg_set_size(uint8_t *jpeg, size_t len, uint32_t w, uint32_t h)
+{
+    /* SOF payload: length(2) precision(1) height(2) width(2) ... */
+    size_t p = ts_jpeg_sof_offset(jpeg, len);
+    assert_true(p + 7 <= len);
+    assert_true(w <= 0xffff && h <= 0xffff);
+    jpeg[p + 3] = (uint8_t)(h >> 8);
+    jpeg[p + 4] = (uint8_t)h;
+    jpeg[p + 5] = (uint8_t)(w >> 8);
+    jpeg[p + 6] = (uint8_t)w;
+}
+
+uint8_t *ts_png_split_idat(const uint8_t *png, size_t len, size_t piece, size_t *out_len)
+{
+    assert_true(piece > 0);
+    /* gather the IDAT payload and note where the IDAT run starts and ends */
+    uint8_t *idat = malloc(len);
+    uint8_t *out = malloc(len + (len / piece + 1) * 12);
+    assert_non_null(idat);
+    assert_non_null(out);
+    size_t at = 8, idat_len = 0, first = 0, after = 0;
+    while (at + 12 <= len) {
+        size_t body = (size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 |
+                      png[at + 3];
+        assert_true(body <= len - at - 12);
+        if (memcmp(png + at + 4, "IDAT", 4) == 0) {
+            if (!first)
+                first = at;
+            memcpy(idat + idat_len, png + at + 8, body);
+            idat_len += body;
+            after = at + 12 + body;
+        }
+        at += 12 + body;
+    }
+    assert_true(first > 0);
+    memcpy(out, png, first);
+    size_t o = first;
+    for (size_t i = 0; i < idat_len; i += piece) {
+        size_t n = idat_len - i < piece ? idat_len - i : piece;
+        put_be32(out + o, (uint32_t)n);
+        memcpy(out + o + 4, "IDAT", 4);
+        memcpy(out + o + 8, idat + i, n);
+        put_be32(out + o + 8 + n, ts_crc32(out + o + 4, 4 + n));
+        o += 12 + n;
+    }
+    memcpy(out + o, png + after, len - after);
+    *out_len = o + len - after;
+    free(idat);
+    return out;
 }
