@@ -51,7 +51,7 @@ typedef struct {
 
 /* Items are hashed in chunks through the library's batch API, then printed
  * in order: output streams for long runs and needs no second thread pool. */
-#define CHUNK_PER_THREAD 8
+#define CHUNK_PER_THREAD 32
 
 static int job_add(job_list *list, const char *path)
 {
