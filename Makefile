@@ -5,6 +5,8 @@
 #   make demo            the scan-before-encrypt demo
 #   make test SANITIZE=1 the same suite under AddressSanitizer + UBSan (build-san/)
 #   make fuzz FUZZ_SECONDS=N   every libFuzzer target for N seconds (clang)
+#   make tsan TSAN_SECONDS=N   8 threads on one scanner under ThreadSanitizer
+#   make coverage        line coverage of lib/ (lcov)
 #   make install PREFIX=/usr/local
 #
 # Every source file is found by wildcard: a new lib/*.c joins the library,
@@ -80,7 +82,7 @@ SHARED_LIB := $(BUILD)/libclientscan.so
 CLI := $(BUILD)/clientscan
 
 .PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-fast \
-        fuzz fuzz-build install uninstall clean help coverage
+        fuzz fuzz-build install uninstall clean help coverage tsan faults
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(CLI)
@@ -128,10 +130,22 @@ $(BUILD)/bench/%: tools/bench/%.c $(STATIC_LIB) lib/clientscan.h
 define test_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(STATIC_LIB) $(TEST_SUPPORT_OBJ) $(wildcard lib/*.h tests/support/*.h)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(CMOCKA_CFLAGS) -Ilib -Itests/support $$(ALL_LDFLAGS) -o $$@ $(1) \
-	    $$(TEST_SUPPORT_OBJ) $$(STATIC_LIB) $$(CMOCKA_LIBS) $$(DEP_LIBS)
+	$$(CC) $$(ALL_CFLAGS) $$(CMOCKA_CFLAGS) -Ilib -Itests/support $$(ALL_LDFLAGS) $$(TEST_LDFLAGS) \
+	    -o $$@ $(1) $$(TEST_SUPPORT_OBJ) $$(STATIC_LIB) $$(CMOCKA_LIBS) $$(DEP_LIBS)
 endef
 $(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
+
+# Fault injection without touching the library: test_faults is linked with
+# --wrap, so every call the library objects make to these functions reaches
+# the test's __wrap_ version, which can fail the Nth one (docs/robustness.md).
+FAULT_WRAP := malloc calloc realloc aligned_alloc strdup free sodium_malloc sodium_free \
+              png_create_read_struct png_create_info_struct jpeg_CreateDecompress \
+              pthread_create read write fsync
+$(BUILD)/tests/test_faults: TEST_LDFLAGS := $(foreach f,$(FAULT_WRAP),-Wl,--wrap=$(f))
+
+# The fault-injection test alone (make test runs it too; SANITIZE=1 adds LSan).
+faults: check-tests $(BUILD)/tests/test_faults
+	$(BUILD)/tests/test_faults
 
 check-tests:
 	@$(PKG_CONFIG) --exists cmocka || { echo "clientscan: missing cmocka; install with: apt-get install $(deb_cmocka) (or run 'make deps')"; exit 1; }
@@ -182,10 +196,31 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# ---------------------------------------------------------------- thread sanitizer
+# One scanner shared by 8 threads for TSAN_SECONDS under ThreadSanitizer;
+# every result must equal the single-threaded one (tests/stress/tsan_scanner.c).
+TSAN_SECONDS ?= 60
+TSAN_BUILD ?= build-tsan
+TSAN_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -ffp-contract=off \
+              -fsanitize=thread -pthread $(WARN) -Ilib -DCLIENTSCAN_BUILDING
+
+$(TSAN_BUILD)/tsan_scanner: tests/stress/tsan_scanner.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_FLAGS) $(DEP_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)
+
+tsan: $(TSAN_BUILD)/tsan_scanner
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN_BUILD)/tsan_scanner $(TSAN_SECONDS)
+
 # ---------------------------------------------------------------- coverage
+# Line coverage of lib/ (needs lcov: apt-get install lcov). Counters are
+# reset first so the figure is this run's; the report is printed even when
+# a test fails (the exit status still says so). BUILD=dir overrides build-cov.
+COV_BUILD := $(if $(filter command line,$(origin BUILD)),$(BUILD),build-cov)
 coverage:
-	@$(MAKE) --no-print-directory COVERAGE=1 test-run
-	@sh tools/coverage.sh build-cov
+	@command -v lcov >/dev/null 2>&1 || { echo "coverage: lcov not found; apt-get install lcov"; exit 1; }
+	@[ ! -d $(COV_BUILD) ] || find $(COV_BUILD) -name '*.gcda' -delete
+	@status=0; $(MAKE) --no-print-directory COVERAGE=1 BUILD=$(COV_BUILD) test-run || status=$$?; \
+	    sh tools/coverage.sh $(COV_BUILD) && exit $$status
 
 # ---------------------------------------------------------------- install
 install: all
@@ -205,4 +240,4 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/clientscan.pc
 
 clean:
-	rm -rf build build-san build-cov build-fuzz build-clang build-native
+	rm -rf build build-san build-cov build-fuzz build-clang build-native build-tsan

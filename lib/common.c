@@ -60,7 +60,9 @@ int cs_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *l
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before the
+     * regular-file check below refuses it (reads of regular files ignore it). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cs_fail(detail, CLIENTSCAN_E_IO, "cannot open: %s", strerror(errno));
     struct stat st;

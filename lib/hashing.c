@@ -83,6 +83,12 @@ int clientscan_hash_file(const char *path, const clientscan_hash_params *params,
                          clientscan_pdq_result *out, clientscan_hash_info *info,
                          clientscan_detail *detail)
 {
+    /* Zeroed before anything can fail, as clientscan_hash_memory() does:
+     * a caller never sees a stale hash after an I/O or allocation error. */
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (info)
+        memset(info, 0, sizeof *info);
     if (!path)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no path");
     uint64_t limit = params && params->decode.max_file_bytes ? params->decode.max_file_bytes

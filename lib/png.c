@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Ancillary chunks are all skipped (see skip_ancillary_chunks); this bounds
  * what any chunk libpng still buffers may allocate, in case one slips by. */
@@ -66,6 +67,7 @@ typedef struct {
     bool image_done;                   /* every row decoded */
     size_t done_pos;                   /* pos when that happened */
     size_t idat_end;                   /* end of the IDAT run read then */
+    int code;                          /* for the longjmp: CORRUPT or NOMEM */
     char msg[160];
 } png_source;
 
@@ -130,10 +132,25 @@ static void read_memory(png_structp png, png_bytep out, size_t n)
     src->pos += n;
 }
 
+/* libpng's messages when its own allocation failed ("Out of memory",
+ * "IDAT: insufficient memory to read chunk", ...): the machine's fault, not
+ * the file's, so NOMEM (which the scanner reports as a failed call) rather
+ * than CORRUPT (which it would treat as an unscannable file). */
+static bool is_out_of_memory(const char *msg)
+{
+    static const char *const phrases[] = {"out of memory", "insufficient memory"};
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+        for (const char *p = msg; *p; p++)
+            if (strncasecmp(p, phrases[i], strlen(phrases[i])) == 0)
+                return true;
+    return false;
+}
+
 static void on_error(png_structp png, png_const_charp msg)
 {
     png_source *src = png_get_error_ptr(png);
     snprintf(src->msg, sizeof src->msg, "%s", msg);
+    src->code = is_out_of_memory(msg) ? CLIENTSCAN_E_NOMEM : CLIENTSCAN_E_CORRUPT;
     png_longjmp(png, 1);
 }
 
@@ -165,7 +182,7 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
     png_bytep *volatile row_ptrs = NULL;
 
     if (setjmp(png_jmpbuf(png))) {
-        rc = cs_fail(detail, CLIENTSCAN_E_CORRUPT, "PNG: %s",
+        rc = cs_fail(detail, src->code ? src->code : CLIENTSCAN_E_CORRUPT, "PNG: %s",
                      src->msg[0] ? src->msg : "decode error");
         goto done;
     }

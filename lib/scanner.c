@@ -61,6 +61,8 @@ static int scanner_from_list(clientscan_list *list, const clientscan_scanner_par
     int rc = cs_report_seal(CLIENTSCAN_REPORT_NO_MATCH, NULL, p->moderator->bytes, probe, detail);
     if (rc != CLIENTSCAN_OK) {
         clientscan_list_close(list);
+        if (rc == CLIENTSCAN_E_NOMEM) /* not the key's fault */
+            return cs_fail(detail, rc, "scanner: out of memory sealing a probe slot");
         return cs_fail(detail, CLIENTSCAN_E_CRYPTO, "scanner: the moderator key is not usable");
     }
     clientscan_scanner *s = calloc(1, sizeof *s);

@@ -209,6 +209,20 @@ int cli_write_file_atomic(const char *path, const void *data, size_t len, unsign
         free(tmp);
         return -1;
     }
+    /* Make the rename itself durable: fsync the directory (best effort;
+     * some filesystems refuse). tmp is reused for the directory's name. */
+    char *slash = strrchr(tmp, '/');
+    if (!slash)
+        strcpy(tmp, ".");
+    else if (slash == tmp)
+        tmp[1] = '\0';
+    else
+        *slash = '\0';
+    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
     free(tmp);
     return 0;
 }

@@ -25,6 +25,8 @@ static void send_usage(FILE *out)
             "Every attachment gets a slot of the same size, match or not; only the holder\n"
             "of the moderator secret key can open it ('clientscan report open').\n"
             "OUTDIR is created if missing. IN may be - for standard input.\n"
+            "attachment.bin is written last: when it exists, the slot and the sealed key\n"
+            "beside it are from the same run, even if an earlier run was interrupted.\n"
             "\n"
             "Options:\n"
             "  --list LIST            signed hash list (clientscan list build)\n"
@@ -238,22 +240,30 @@ int cmd_send(int argc, char **argv)
     }
     if (ensure_dir(out_dir) != 0)
         goto out;
-    paths[0] = join(out_dir, "attachment.bin");
+    paths[0] = join(out_dir, "report.slot");
     paths[1] = join(out_dir, "key.sealed");
-    paths[2] = join(out_dir, "report.slot");
+    paths[2] = join(out_dir, "attachment.bin");
     if (!paths[0] || !paths[1] || !paths[2]) {
         cli_error("send: out of memory");
         goto out;
     }
-    /* Three atomic writes; if a later one fails the earlier ones are
-     * removed, so OUTDIR never holds a mismatched set from this run. */
-    if (cli_write_file_atomic(paths[0], prep.ciphertext, prep.ciphertext_len, 0644) != 0)
+    /* Three atomic writes, the ciphertext last: attachment.bin is the commit
+     * mark. A stale one from an earlier run goes first, so whenever it
+     * exists (even after a kill at any point) the slot and the sealed key
+     * beside it are from the same run. If a write fails, this run's files
+     * are removed again. */
+    if (unlink(paths[2]) != 0 && errno != ENOENT) {
+        fprintf(stderr, "%s: cannot remove the previous attachment: %s\n", paths[2],
+                strerror(errno));
+        goto out;
+    }
+    if (cli_write_file_atomic(paths[0], prep.slot, sizeof prep.slot, 0644) != 0)
         goto out;
     written = 1;
     if (cli_write_file_atomic(paths[1], sealed_key, sizeof sealed_key, 0644) != 0)
         goto out;
     written = 2;
-    if (cli_write_file_atomic(paths[2], prep.slot, sizeof prep.slot, 0644) != 0)
+    if (cli_write_file_atomic(paths[2], prep.ciphertext, prep.ciphertext_len, 0644) != 0)
         goto out;
     written = 3;
 
@@ -263,14 +273,14 @@ int cmd_send(int argc, char **argv)
         printf("{\"input\":");
         cli_json_string(stdout, in_path);
         printf(",\"attachment\":");
-        cli_json_string(stdout, paths[0]);
+        cli_json_string(stdout, paths[2]);
         printf(",\"attachment_bytes\":%zu,\"attachment_digest\":\"", prep.ciphertext_len);
         for (int i = 0; i < CLIENTSCAN_ATTACHMENT_DIGEST_BYTES; i++)
             printf("%02x", prep.ciphertext_digest[i]);
         printf("\",\"sealed_key\":");
         cli_json_string(stdout, paths[1]);
         printf(",\"sealed_key_bytes\":%d,\"slot\":", CLIENTSCAN_SEALED_KEY_BYTES);
-        cli_json_string(stdout, paths[2]);
+        cli_json_string(stdout, paths[0]);
         printf(",\"slot_bytes\":%d", CLIENTSCAN_REPORT_SLOT_BYTES);
         if (verbose)
             json_verdict(&prep.verdict);
