@@ -107,6 +107,24 @@ static void count_row(png_structp png, png_row_infop row_info, png_bytep row)
         mark_image_done(src);
 }
 
+/* Palette images are expanded here, not by libpng: the PNG spec makes a
+ * pixel index past the palette an error, but libpng pads the palette with
+ * black and decodes on, which would hash invented pixels. */
+static bool expand_palette(const uint8_t *index, uint8_t *rgb, uint32_t width,
+                           png_const_colorp palette, int entries, uint32_t *bad)
+{
+    for (uint32_t x = 0; x < width; x++) {
+        if (index[x] >= entries) {
+            *bad = index[x];
+            return false;
+        }
+        rgb[3 * x] = palette[index[x]].red;
+        rgb[3 * x + 1] = palette[index[x]].green;
+        rgb[3 * x + 2] = palette[index[x]].blue;
+    }
+    return true;
+}
+
 /* Rows libpng decodes: with Adam7, each pass's rows, skipping passes that
  * have no columns (libpng skips those too). */
 static uint64_t decoded_rows(uint32_t width, uint32_t height, bool interlaced)
@@ -180,6 +198,7 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
     /* Modified after setjmp and used after a longjmp: volatile. */
     uint8_t *volatile whole = NULL;
     png_bytep *volatile row_ptrs = NULL;
+    uint8_t *volatile index_row = NULL;
 
     if (setjmp(png_jmpbuf(png))) {
         rc = cs_fail(detail, src->code ? src->code : CLIENTSCAN_E_CORRUPT, "PNG: %s",
@@ -202,8 +221,16 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
     if (rc != CLIENTSCAN_OK)
         goto done;
 
-    if (color_type == PNG_COLOR_TYPE_PALETTE)
-        png_set_palette_to_rgb(png);
+    png_colorp palette = NULL;
+    int entries = 0;
+    const bool indexed = color_type == PNG_COLOR_TYPE_PALETTE;
+    if (indexed) {
+        if (!png_get_PLTE(png, info, &palette, &entries) || entries < 1) {
+            rc = cs_fail(detail, CLIENTSCAN_E_CORRUPT, "PNG: palette image without a palette");
+            goto done;
+        }
+        png_set_packing(png); /* one index per byte, expanded by expand_palette() */
+    }
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8)
         png_set_expand_gray_1_2_4_to_8(png);
     if (bit_depth == 16)
@@ -214,11 +241,15 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
     png_set_read_user_transform_fn(png, count_row);
     png_read_update_info(png, info);
 
-    const uint32_t channels = png_get_channels(png, info);
+    const uint32_t channels = indexed ? 3 : png_get_channels(png, info);
     const size_t rowbytes = png_get_rowbytes(png, info);
     if ((channels != 1 && channels != 3) || png_get_bit_depth(png, info) != 8 ||
-        rowbytes != (size_t)width * channels) {
+        rowbytes != (size_t)width * (indexed ? 1 : channels)) {
         rc = cs_fail(detail, CLIENTSCAN_E_INTERNAL, "PNG: unexpected layout after transforms");
+        goto done;
+    }
+    if (indexed && !(index_row = malloc(rowbytes))) {
+        rc = cs_fail(detail, CLIENTSCAN_E_NOMEM, "PNG: cannot allocate a palette row");
         goto done;
     }
     cs_header hdr = {CLIENTSCAN_FORMAT_PNG, width, height, channels, width, height, 0};
@@ -226,9 +257,13 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
     if (rc != CLIENTSCAN_OK)
         goto done;
 
+    uint32_t bad_index = 0;
     if (passes == 1) {
         for (uint32_t y = 0; y < height; y++) {
-            png_read_row(png, sink->row_buffer(sink->ctx, y), NULL);
+            uint8_t *out = sink->row_buffer(sink->ctx, y);
+            png_read_row(png, indexed ? index_row : out, NULL);
+            if (indexed && !expand_palette(index_row, out, width, palette, entries, &bad_index))
+                goto bad_palette;
             if ((rc = sink->row_done(sink->ctx, y)) != CLIENTSCAN_OK)
                 goto done;
         }
@@ -245,14 +280,23 @@ static int decode(png_source *src, const cs_limits *limits, const cs_row_sink *s
             row_ptrs[y] = whole + (size_t)y * rowbytes;
         png_read_image(png, row_ptrs);
         for (uint32_t y = 0; y < height; y++) {
-            memcpy(sink->row_buffer(sink->ctx, y), row_ptrs[y], rowbytes);
+            uint8_t *out = sink->row_buffer(sink->ctx, y);
+            if (!indexed)
+                memcpy(out, row_ptrs[y], rowbytes);
+            else if (!expand_palette(row_ptrs[y], out, width, palette, entries, &bad_index))
+                goto bad_palette;
             if ((rc = sink->row_done(sink->ctx, y)) != CLIENTSCAN_OK)
                 goto done;
         }
     }
     png_read_end(png, NULL); /* a file cut before IEND is truncated */
     rc = CLIENTSCAN_OK;
+    goto done;
+bad_palette:
+    rc = cs_fail(detail, CLIENTSCAN_E_CORRUPT, "PNG: pixel index %u is past the %d-entry palette",
+                 (unsigned)bad_index, entries);
 done:
+    free(index_row);
     free(row_ptrs);
     free(whole);
     png_destroy_read_struct(&png, &info, NULL);
