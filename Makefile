@@ -82,7 +82,7 @@ SHARED_LIB := $(BUILD)/libclientscan.so
 CLI := $(BUILD)/clientscan
 
 .PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-fast \
-        fuzz fuzz-build install uninstall clean help coverage tsan faults
+        fuzz fuzz-build fuzz-seeds install uninstall clean help coverage tsan faults
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(CLI)
@@ -131,9 +131,19 @@ define test_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(STATIC_LIB) $(TEST_SUPPORT_OBJ) $(wildcard lib/*.h tests/support/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) $$(CMOCKA_CFLAGS) -Ilib -Itests/support $$(ALL_LDFLAGS) $$(TEST_LDFLAGS) \
-	    -o $$@ $(1) $$(TEST_SUPPORT_OBJ) $$(STATIC_LIB) $$(CMOCKA_LIBS) $$(DEP_LIBS)
+	    -o $$@ $(1) $$(TEST_EXTRA_OBJ) $$(TEST_SUPPORT_OBJ) $$(STATIC_LIB) $$(CMOCKA_LIBS) $$(DEP_LIBS)
 endef
 $(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
+
+# test_fuzz_replay runs every fuzz target's seeds and regression inputs
+# through the target's own code in the normal build: each target is compiled
+# with its entry point renamed to <target>_one_input so all fit in one program.
+FUZZ_REPLAY_OBJ := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/obj/fuzz-replay/%.o)
+$(BUILD)/obj/fuzz-replay/%.o: tests/fuzz/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilib -DLLVMFuzzerTestOneInput=$*_one_input -c -o $@ $<
+$(BUILD)/tests/test_fuzz_replay: TEST_EXTRA_OBJ := $(FUZZ_REPLAY_OBJ)
+$(BUILD)/tests/test_fuzz_replay: $(FUZZ_REPLAY_OBJ)
 
 # Fault injection without touching the library: test_faults is linked with
 # --wrap, so every call the library objects make to these functions reaches
@@ -195,6 +205,17 @@ fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Regenerates the checked-in seed corpora tests/fuzz/seeds/ (images from the
+# test generators, lists/keys/reports/attachments from the library itself).
+fuzz-seeds: $(STATIC_LIB) $(TEST_SUPPORT_OBJ)
+	@mkdir -p $(BUILD)/fuzz-seeds
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Ilib -Itests/support $(ALL_LDFLAGS) -o $(BUILD)/make_seeds \
+	    tests/fuzz/make_seeds.c $(TEST_SUPPORT_OBJ) $(STATIC_LIB) $(CMOCKA_LIBS) $(DEP_LIBS)
+	$(CC) $(ALL_CFLAGS) -Ilib $(ALL_LDFLAGS) -o $(BUILD)/make_data_seeds \
+	    tests/fuzz/make_data_seeds.c $(STATIC_LIB) $(DEP_LIBS)
+	$(BUILD)/make_seeds tests/fuzz/seeds
+	$(BUILD)/make_data_seeds tests/fuzz/seeds $(BUILD)/fuzz-seeds
 
 # ---------------------------------------------------------------- thread sanitizer
 # One scanner shared by 8 threads for TSAN_SECONDS under ThreadSanitizer;

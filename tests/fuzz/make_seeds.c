@@ -1,11 +1,7 @@
 /* Writes the fuzzers' seed corpora (tests/fuzz/seeds/<target>/) from the
  * test image generators: tiny PNGs of every colour type, depth and
  * interlace, JPEGs of every kind, and the magic bytes of refused formats.
- * Not built by make; regenerate with:
- *   cc -std=c11 -D_DEFAULT_SOURCE -Ilib -Itests/support $(pkg-config --cflags libpng) \
- *      tests/fuzz/make_seeds.c tests/support/images.c tests/support/support.c \
- *      $(pkg-config --libs cmocka libpng libjpeg) -o /tmp/make_seeds
- *   /tmp/make_seeds tests/fuzz/seeds */
+ * Run by `make fuzz-seeds` (with make_data_seeds.c for the other targets). */
 #include "support.h"
 #include "images.h"
 
