@@ -82,7 +82,7 @@ SHARED_LIB := $(BUILD)/libclientscan.so
 CLI := $(BUILD)/clientscan
 
 .PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-fast \
-        fuzz fuzz-build fuzz-seeds install uninstall clean help coverage tsan faults
+        fuzz fuzz-build fuzz-seeds test-malformed install uninstall clean help coverage tsan faults
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(CLI)
@@ -189,6 +189,12 @@ CORPUS ?= ../shared/pdq-vectors/images
 bench-fast: $(BUILD)/bench/bench_fast
 	$(BUILD)/bench/bench_fast $(CORPUS)
 
+# Malformed files other projects test with, fetched from Debian packages at
+# test time (apt-get download; needs the network), through the ASan+UBSan CLI.
+test-malformed:
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build-san build-san/clientscan
+	@sh tests/malformed/run.sh build-san/clientscan build-san/malformed
+
 # ---------------------------------------------------------------- fuzzing
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -207,7 +213,8 @@ fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Regenerates the checked-in seed corpora tests/fuzz/seeds/ (images from the
-# test generators, lists/keys/reports/attachments from the library itself).
+# test generators, lists/keys/reports/attachments from the library itself;
+# those use fresh keys and nonces, so regenerating rewrites them).
 fuzz-seeds: $(STATIC_LIB) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(BUILD)/fuzz-seeds
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Ilib -Itests/support $(ALL_LDFLAGS) -o $(BUILD)/make_seeds \

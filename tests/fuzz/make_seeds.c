@@ -27,6 +27,90 @@ static void put(const char *target, const char *name, const void *data, size_t l
     }
 }
 
+static void put_png_and_decode(const char *name, const uint8_t *data, size_t len)
+{
+    put("fuzz_png", name, data, len);
+    put("fuzz_decode", name, data, len);
+}
+
+static void put_jpeg_and_decode(const char *name, const uint8_t *data, size_t len)
+{
+    put("fuzz_jpeg", name, data, len);
+    put("fuzz_decode", name, data, len);
+}
+
+/* Refreshes the CRC of the PNG chunk whose length field is at `at`. */
+static void fix_chunk_crc(uint8_t *png, size_t at)
+{
+    const uint32_t n = (uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 |
+                       (uint32_t)png[at + 2] << 8 | png[at + 3];
+    const uint32_t crc = ts_crc32(png + at + 4, 4 + (size_t)n);
+    for (int i = 0; i < 4; i++)
+        png[at + 8 + n + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
+}
+
+static size_t find_chunk(const uint8_t *png, size_t len, const char *type)
+{
+    size_t at = 8;
+    while (at + 12 <= len && memcmp(png + at + 4, type, 4) != 0)
+        at += 12 + ((size_t)png[at] << 24 | (size_t)png[at + 1] << 16 |
+                    (size_t)png[at + 2] << 8 | png[at + 3]);
+    if (at + 12 > len) {
+        fprintf(stderr, "make_seeds: no %s chunk\n", type);
+        exit(1);
+    }
+    return at;
+}
+
+/* The kinds of damage found in other projects' malformed-image test sets
+ * (tests/malformed/MANIFEST), made from our own images so the fuzzers start
+ * from each one. */
+static void hostile_seeds(void)
+{
+    size_t len;
+    uint8_t *png = ts_png_encode(16, 16, PNG_COLOR_TYPE_RGB, 8, 0, &len);
+    uint8_t *m = malloc(len);
+    if (!m)
+        exit(1);
+    memcpy(m, png, len);
+    m[29] ^= 0x01; /* IHDR's CRC */
+    put_png_and_decode("bad-crc.png", m, len);
+    memcpy(m, png, len);
+    size_t idat = find_chunk(m, len, "IDAT");
+    size_t idat_len = (size_t)m[idat] << 24 | (size_t)m[idat + 1] << 16 |
+                      (size_t)m[idat + 2] << 8 | m[idat + 3];
+    m[idat + 8 + idat_len - 1] ^= 0x01; /* zlib's Adler-32, with a valid chunk CRC */
+    fix_chunk_crc(m, idat);
+    put_png_and_decode("bad-zlib-check.png", m, len);
+    put_png_and_decode("no-iend.png", png, find_chunk(png, len, "IEND"));
+    memcpy(m, png, len);
+    ts_png_set_size(m, len, 935820, 854554);
+    put_png_and_decode("huge-dimensions.png", m, len);
+    free(m);
+    free(png);
+
+    png = ts_png_encode(8, 8, PNG_COLOR_TYPE_PALETTE, 8, 0, &len);
+    size_t cut_len;
+    uint8_t *cut = ts_png_cut_palette(png, len, 16, &cut_len);
+    put_png_and_decode("index-past-palette.png", cut, cut_len);
+    free(cut);
+    free(png);
+
+    uint8_t *jpg = ts_jpeg_encode(32, 24, 3, 80, false, 0, false, &len);
+    put_jpeg_and_decode("truncated.jpg", jpg, len / 2);
+    m = malloc(len);
+    if (!m)
+        exit(1);
+    memcpy(m, jpg, len);
+    ts_jpeg_set_size(m, len, 64250, 64250);
+    put_jpeg_and_decode("huge-dimensions.jpg", m, len);
+    memcpy(m, jpg, len);
+    m[ts_jpeg_sof_offset(m, len) - 1] = 0xc9; /* SOF9: arithmetic coding */
+    put_jpeg_and_decode("arithmetic-sof.jpg", m, len);
+    free(m);
+    free(jpg);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -76,6 +160,7 @@ int main(int argc, char **argv)
         put("fuzz_decode", jpegs[i].name, jpg, len);
         free(jpg);
     }
+    hostile_seeds();
     static const struct {
         const char *name;
         const char *bytes;

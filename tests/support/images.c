@@ -335,3 +335,29 @@ uint8_t *ts_png_split_idat(const uint8_t *png, size_t len, size_t piece, size_t 
     free(idat);
     return out;
 }
+
+uint8_t *ts_png_cut_palette(const uint8_t *png, size_t len, uint32_t entries, size_t *out_len)
+{
+    size_t at = 8;
+    while (at + 12 <= len && memcmp(png + at + 4, "PLTE", 4) != 0)
+        at += 12 + ((uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 |
+                    (uint32_t)png[at + 2] << 8 | png[at + 3]);
+    assert_true(at + 12 <= len);
+    const size_t old_body = (uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 |
+                            (uint32_t)png[at + 2] << 8 | png[at + 3];
+    const size_t body = 3 * (size_t)entries;
+    assert_true(body <= old_body);
+    *out_len = len - (old_body - body);
+    uint8_t *out = malloc(*out_len);
+    assert_non_null(out);
+    memcpy(out, png, at + 8 + body);
+    out[at] = (uint8_t)(body >> 24);
+    out[at + 1] = (uint8_t)(body >> 16);
+    out[at + 2] = (uint8_t)(body >> 8);
+    out[at + 3] = (uint8_t)body;
+    const uint32_t crc = ts_crc32(out + at + 4, 4 + body);
+    for (int i = 0; i < 4; i++)
+        out[at + 8 + body + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
+    memcpy(out + at + 12 + body, png + at + 12 + old_body, len - (at + 12 + old_body));
+    return out;
+}

@@ -56,6 +56,9 @@ uint8_t *ts_png_insert_chunk(const uint8_t *png, size_t len, const char type[4],
  * of `piece` bytes, the last one shorter. Caller frees. */
 uint8_t *ts_png_split_idat(const uint8_t *png, size_t len, size_t piece, size_t *out_len);
 
+/* A copy of an 8-bit palette PNG with its PLTE cut to `entries` entries
+ * (CRC recomputed), so larger pixel indices point past it. Caller frees. */
+uint8_t *ts_png_cut_palette(const uint8_t *png, size_t len, uint32_t entries, size_t *out_len);
 /* Rewrites the width and height in a JPEG's first SOFn marker in place. */
 void ts_jpeg_set_size(uint8_t *jpeg, size_t len, uint32_t w, uint32_t h);
 

@@ -420,35 +420,6 @@ static void test_png_crc_error_names_the_chunk(void **state)
     free(png);
 }
 
-/* A copy of an 8-bit palette PNG from ts_png_encode() with its PLTE cut to
- * `entries` entries (CRC recomputed). Caller frees. */
-static uint8_t *png_with_short_palette(const uint8_t *png, size_t len, uint32_t entries,
-                                       size_t *out_len)
-{
-    size_t at = 8;
-    while (at + 12 <= len && memcmp(png + at + 4, "PLTE", 4) != 0)
-        at += 12 + ((uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 |
-                    (uint32_t)png[at + 2] << 8 | png[at + 3]);
-    assert_true(at + 12 <= len);
-    const size_t old_body = (uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 |
-                            (uint32_t)png[at + 2] << 8 | png[at + 3];
-    const size_t body = 3 * (size_t)entries;
-    assert_true(body <= old_body);
-    *out_len = len - (old_body - body);
-    uint8_t *out = malloc(*out_len);
-    assert_non_null(out);
-    memcpy(out, png, at + 8 + body);
-    out[at] = (uint8_t)(body >> 24);
-    out[at + 1] = (uint8_t)(body >> 16);
-    out[at + 2] = (uint8_t)(body >> 8);
-    out[at + 3] = (uint8_t)body;
-    const uint32_t crc = ts_crc32(out + at + 4, 4 + body);
-    for (int i = 0; i < 4; i++)
-        out[at + 8 + body + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
-    memcpy(out + at + 12 + body, png + at + 12 + old_body, len - (at + 12 + old_body));
-    return out;
-}
-
 /* The PNG spec makes an index past the palette an error; libpng would pad
  * the palette with black and decode invented pixels. */
 static void test_png_index_past_palette_is_corrupt(void **state)
@@ -465,7 +436,7 @@ static void test_png_index_past_palette_is_corrupt(void **state)
         size_t len, cut_len;
         uint8_t *png = ts_png_encode(w, h, PNG_COLOR_TYPE_PALETTE, 8, interlace, &len);
         /* Just enough entries: decodes, every pixel from the palette. */
-        uint8_t *cut = png_with_short_palette(png, len, max_index + 1, &cut_len);
+        uint8_t *cut = ts_png_cut_palette(png, len, max_index + 1, &cut_len);
         clientscan_image img;
         decode_ok(cut, cut_len, NULL, &img);
         for (uint32_t y = 0; y < h; y++)
@@ -477,7 +448,7 @@ static void test_png_index_past_palette_is_corrupt(void **state)
         clientscan_image_release(&img);
         free(cut);
         /* One entry short: the largest index is past the end. */
-        cut = png_with_short_palette(png, len, max_index, &cut_len);
+        cut = ts_png_cut_palette(png, len, max_index, &cut_len);
         clientscan_detail d;
         assert_int_equal(decode_expect_fail(cut, cut_len, NULL, &d), CLIENTSCAN_E_CORRUPT);
         char want[96];
