@@ -417,6 +417,47 @@ static void test_match_cli(void **state)
     free(list);
 }
 
+/* The committed sample list (hashdb/samples/demo-list.csl, format version 1)
+ * must keep verifying with its committed public key, hold exactly the
+ * hashes of its text form, and those must still be what the library
+ * computes for the sample images: a change to the format, the signature
+ * scheme or PDQ that breaks published lists fails here. */
+static void test_committed_sample_list(void **state)
+{
+    (void)state;
+    const char *list = "hashdb/samples/demo-list.csl";
+    const char *key = "hashdb/keys/demo-authority.pub";
+    ts_output out;
+    cli(&out, "list", "verify", "--authority", key, list, NULL);
+    assert_int_equal(out.status, 0);
+    ts_output_free(&out);
+    cli(&out, "list", "export", "--authority", key, list, NULL);
+    assert_int_equal(out.status, 0);
+    size_t len;
+    char *text = (char *)ts_read_file("hashdb/samples/demo-list.txt", &len);
+    size_t lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        char hex[65], path[256];
+        assert_int_equal(sscanf(line, "%64[0-9a-f],%*d,%200s", hex, path), 2);
+        /* In the signed list... */
+        assert_non_null(strstr(out.out, hex));
+        /* ...and still the hash of the sample image. */
+        char *image = ts_path("hashdb/samples", path);
+        clientscan_pdq_result r;
+        assert_int_equal(clientscan_hash_file(image, NULL, &r, NULL, NULL), CLIENTSCAN_OK);
+        char got[CLIENTSCAN_PDQ_HEX_BYTES];
+        clientscan_pdq_to_hex(&r.hash[CLIENTSCAN_DIHEDRAL_ORIGINAL], got);
+        assert_string_equal(got, hex);
+        free(image);
+        lines++;
+    }
+    assert_int_equal(lines, 4);
+    ts_output_free(&out);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_build_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_k_of_n_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_match_cli, setup, teardown),
+        cmocka_unit_test(test_committed_sample_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
