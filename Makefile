@@ -218,11 +218,9 @@ fuzz: fuzz-build
 fuzz-seeds: $(STATIC_LIB) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(BUILD)/fuzz-seeds
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Ilib -Itests/support $(ALL_LDFLAGS) -o $(BUILD)/make_seeds \
-	    tests/fuzz/make_seeds.c $(TEST_SUPPORT_OBJ) $(STATIC_LIB) $(CMOCKA_LIBS) $(DEP_LIBS)
-	$(CC) $(ALL_CFLAGS) -Ilib $(ALL_LDFLAGS) -o $(BUILD)/make_data_seeds \
-	    tests/fuzz/make_data_seeds.c $(STATIC_LIB) $(DEP_LIBS)
-	$(BUILD)/make_seeds tests/fuzz/seeds
-	$(BUILD)/make_data_seeds tests/fuzz/seeds $(BUILD)/fuzz-seeds
+	    tests/fuzz/make_seeds.c tests/fuzz/make_data_seeds.c $(TEST_SUPPORT_OBJ) $(STATIC_LIB) \
+	    $(CMOCKA_LIBS) $(DEP_LIBS)
+	$(BUILD)/make_seeds tests/fuzz/seeds $(BUILD)/fuzz-seeds
 
 # ---------------------------------------------------------------- thread sanitizer
 # One scanner shared by 8 threads for TSAN_SECONDS under ThreadSanitizer;

@@ -3,33 +3,17 @@
  * role, report records of every kind (as slots and as the padded record
  * behind the seal) and attachment ciphertexts under the fuzzer's fixed key.
  * Valid inputs let the fuzzers start deep inside each parser instead of
- * guessing magic numbers. Run by `make fuzz-seeds`. */
+ * guessing magic numbers. Part of make_seeds (`make fuzz-seeds`). */
 #include "attachment.h"
 #include "clientscan.h"
 #include "keys.h"
 #include "report.h"
+#include "seed_writer.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-static const char *root;
-
-static void put(const char *target, const char *name, const void *data, size_t len)
-{
-    char dir[1024], path[1200];
-    snprintf(dir, sizeof dir, "%s/%s", root, target);
-    mkdir(root, 0755);
-    mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
 
 static void check(int rc, const char *what, const clientscan_detail *d)
 {
@@ -51,7 +35,7 @@ static void put_file(const char *target, const char *name, const char *path)
     }
     fclose(f);
     remove(path);
-    put(target, name, buf, n);
+    seed_put(target, name, buf, n);
 }
 
 static void hash_from_seed(unsigned seed, clientscan_pdq *h)
@@ -85,7 +69,7 @@ static void seed_lists(const clientscan_secret_key *const *authorities)
                   "encode", &d);
             char name[64];
             snprintf(name, sizeof name, "list-%u-entries-%zu-sigs.csl", sizes[s], signers);
-            put("fuzz_hashlist", name, out, len);
+            seed_put("fuzz_hashlist", name, out, len);
             free(out);
         }
         clientscan_list_builder_free(b);
@@ -107,7 +91,7 @@ static void seed_text(void)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "text-%zu.txt", i);
-        put("fuzz_textlist", name, texts[i], strlen(texts[i]));
+        seed_put("fuzz_textlist", name, texts[i], strlen(texts[i]));
     }
 }
 
@@ -163,7 +147,7 @@ static void seed_reports(void)
         check(cs_report_seal(kinds[i], i == 0 ? &m : NULL, pub.bytes, slot, &d), "seal", &d);
         char name[64];
         snprintf(name, sizeof name, "slot-%s.bin", names[i]);
-        put("fuzz_report", name, slot, sizeof slot);
+        seed_put("fuzz_report", name, slot, sizeof slot);
         /* The record behind the seal: the fuzzer decodes it directly too. */
         uint8_t padded[CLIENTSCAN_REPORT_PADDED_BYTES];
         if (crypto_box_seal_open(padded, slot, sizeof slot, pub.bytes, sk) != 0) {
@@ -171,7 +155,7 @@ static void seed_reports(void)
             exit(1);
         }
         snprintf(name, sizeof name, "record-%s.bin", names[i]);
-        put("fuzz_report", name, padded, sizeof padded);
+        seed_put("fuzz_report", name, padded, sizeof padded);
     }
     clientscan_attachment_key_free(key);
     clientscan_secret_key_free(moderator);
@@ -202,10 +186,10 @@ static void seed_attachments(void)
         memcpy(in + 1, ct, ct_len);
         char name[64];
         snprintf(name, sizeof name, "ciphertext-%zu.bin", sizes[i]);
-        put("fuzz_attachment", name, in, ct_len + 1);
+        seed_put("fuzz_attachment", name, in, ct_len + 1);
         in[0] = 0; /* even = round trip of the rest as plaintext */
         snprintf(name, sizeof name, "roundtrip-%zu.bin", sizes[i]);
-        put("fuzz_attachment", name, in, sizes[i] < 200 ? ct_len + 1 : 200);
+        seed_put("fuzz_attachment", name, in, sizes[i] < 200 ? ct_len + 1 : 200);
         free(in);
         free(ct);
     }
@@ -213,15 +197,10 @@ static void seed_attachments(void)
     clientscan_attachment_key_free(key);
 }
 
-int main(int argc, char **argv)
+void data_seeds(const char *tmpdir)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: make_data_seeds SEEDS_DIR TMP_DIR\n");
-        return 2;
-    }
-    root = argv[1];
     if (clientscan_init() != CLIENTSCAN_OK)
-        return 1;
+        exit(1);
     clientscan_detail d;
     clientscan_secret_key *authorities[2] = {NULL, NULL};
     for (int i = 0; i < 2; i++)
@@ -229,10 +208,9 @@ int main(int argc, char **argv)
               "keypair", &d);
     seed_lists((const clientscan_secret_key *const *)authorities);
     seed_text();
-    seed_keys(argv[2]);
+    seed_keys(tmpdir);
     seed_reports();
     seed_attachments();
     for (int i = 0; i < 2; i++)
         clientscan_secret_key_free(authorities[i]);
-    return 0;
 }

@@ -1,9 +1,10 @@
 /* Writes the fuzzers' seed corpora (tests/fuzz/seeds/<target>/) from the
  * test image generators: tiny PNGs of every colour type, depth and
  * interlace, JPEGs of every kind, and the magic bytes of refused formats.
- * Run by `make fuzz-seeds` (with make_data_seeds.c for the other targets). */
+ * With make_data_seeds.c (the other targets) one program: `make fuzz-seeds`. */
 #include "support.h"
 #include "images.h"
+#include "seed_writer.h"
 
 #include <png.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 
 static const char *root;
 
-static void put(const char *target, const char *name, const void *data, size_t len)
+void seed_put(const char *target, const char *name, const void *data, size_t len)
 {
     char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/%s", root, target);
@@ -29,14 +30,14 @@ static void put(const char *target, const char *name, const void *data, size_t l
 
 static void put_png_and_decode(const char *name, const uint8_t *data, size_t len)
 {
-    put("fuzz_png", name, data, len);
-    put("fuzz_decode", name, data, len);
+    seed_put("fuzz_png", name, data, len);
+    seed_put("fuzz_decode", name, data, len);
 }
 
 static void put_jpeg_and_decode(const char *name, const uint8_t *data, size_t len)
 {
-    put("fuzz_jpeg", name, data, len);
-    put("fuzz_decode", name, data, len);
+    seed_put("fuzz_jpeg", name, data, len);
+    seed_put("fuzz_decode", name, data, len);
 }
 
 /* Refreshes the CRC of the PNG chunk whose length field is at `at`. */
@@ -113,8 +114,8 @@ static void hostile_seeds(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: make_seeds DIR\n");
+    if (argc != 3) {
+        fprintf(stderr, "usage: make_seeds SEEDS_DIR TMP_DIR\n");
         return 2;
     }
     root = argv[1];
@@ -135,9 +136,9 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "type%d-depth%d%s.png", kinds[i][0], kinds[i][1],
                      interlace ? "-interlaced" : "");
-            put("fuzz_png", name, png, len);
+            seed_put("fuzz_png", name, png, len);
             if (kinds[i][1] == 8)
-                put("fuzz_decode", name, png, len);
+                seed_put("fuzz_decode", name, png, len);
             free(png);
         }
     static const struct {
@@ -156,8 +157,8 @@ int main(int argc, char **argv)
         size_t len;
         uint8_t *jpg = ts_jpeg_encode(19, 13, jpegs[i].components, 60, jpegs[i].progressive,
                                       jpegs[i].exif, jpegs[i].big, &len);
-        put("fuzz_jpeg", jpegs[i].name, jpg, len);
-        put("fuzz_decode", jpegs[i].name, jpg, len);
+        seed_put("fuzz_jpeg", jpegs[i].name, jpg, len);
+        seed_put("fuzz_decode", jpegs[i].name, jpg, len);
         free(jpg);
     }
     hostile_seeds();
@@ -180,6 +181,7 @@ int main(int argc, char **argv)
 #undef M
     };
     for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
-        put("fuzz_decode", magics[i].name, magics[i].bytes, magics[i].len);
+        seed_put("fuzz_decode", magics[i].name, magics[i].bytes, magics[i].len);
+    data_seeds(argv[2]);
     return 0;
 }
