@@ -91,6 +91,39 @@ static int trust_option(cli_trust *trust, int c)
     return 0;
 }
 
+/* Options of the commands that read lists (info, verify, export, diff):
+ * trust, --json, -o and --help, each command offering its own subset. */
+typedef struct read_options {
+    cli_trust trust;
+    bool json;
+    const char *output;
+} read_options;
+
+/* Returns -1 when the command should go on, else its exit status (help
+ * printed, or a usage error already reported). */
+static int parse_read_options(int argc, char **argv, const char *shortopts,
+                              const struct option *longopts, void (*usage)(FILE *),
+                              read_options *o)
+{
+    memset(o, 0, sizeof *o);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int t = trust_option(&o->trust, c);
+        if (t < 0)
+            return CLI_USAGE;
+        if (t > 0)
+            continue;
+        switch (c) {
+        case OPT_JSON: o->json = true; break;
+        case 'o': o->output = optarg; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_USAGE;
+        }
+    }
+    return -1;
+}
+
 static bool need_trust(const cli_trust *trust, const char *cmd)
 {
     if (trust->count == 0 && !trust->unsigned_ok) {
@@ -625,23 +658,12 @@ static int list_info(int argc, char **argv)
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    cli_trust trust;
-    memset(&trust, 0, sizeof trust);
-    bool json = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = trust_option(&trust, c);
-        if (t < 0)
-            return CLI_USAGE;
-        if (t > 0)
-            continue;
-        switch (c) {
-        case OPT_JSON: json = true; break;
-        case 'h': info_usage(stdout); return CLI_OK;
-        default: info_usage(stderr); return CLI_USAGE;
-        }
-    }
+    read_options opts;
+    int parsed = parse_read_options(argc, argv, "h", longopts, info_usage, &opts);
+    if (parsed >= 0)
+        return parsed;
+    cli_trust trust = opts.trust;
+    const bool json = opts.json;
     if (argc - optind < 1) {
         cli_error("list info: need a LIST (see --help)");
         return CLI_USAGE;
@@ -670,23 +692,12 @@ static int list_verify(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    cli_trust trust;
-    memset(&trust, 0, sizeof trust);
-    bool json = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = trust_option(&trust, c);
-        if (t < 0)
-            return CLI_USAGE;
-        if (t > 0)
-            continue;
-        switch (c) {
-        case OPT_JSON: json = true; break;
-        case 'h': verify_usage(stdout); return CLI_OK;
-        default: verify_usage(stderr); return CLI_USAGE;
-        }
-    }
+    read_options opts;
+    int parsed = parse_read_options(argc, argv, "h", longopts, verify_usage, &opts);
+    if (parsed >= 0)
+        return parsed;
+    cli_trust trust = opts.trust;
+    const bool json = opts.json;
     if (trust.count == 0 || argc - optind < 1) {
         cli_error("list verify: need --authority A.pub and at least one LIST (see --help)");
         return CLI_USAGE;
@@ -745,23 +756,12 @@ static int list_export(int argc, char **argv)
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    cli_trust trust;
-    memset(&trust, 0, sizeof trust);
-    const char *output = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        int t = trust_option(&trust, c);
-        if (t < 0)
-            return CLI_USAGE;
-        if (t > 0)
-            continue;
-        switch (c) {
-        case 'o': output = optarg; break;
-        case 'h': export_usage(stdout); return CLI_OK;
-        default: export_usage(stderr); return CLI_USAGE;
-        }
-    }
+    read_options opts;
+    int parsed = parse_read_options(argc, argv, "o:h", longopts, export_usage, &opts);
+    if (parsed >= 0)
+        return parsed;
+    cli_trust trust = opts.trust;
+    const char *output = opts.output;
     if (argc - optind != 1) {
         cli_error("list export: need one LIST (see --help)");
         return CLI_USAGE;
@@ -814,23 +814,12 @@ static int list_diff(int argc, char **argv)
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    cli_trust trust;
-    memset(&trust, 0, sizeof trust);
-    bool json = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = trust_option(&trust, c);
-        if (t < 0)
-            return CLI_USAGE;
-        if (t > 0)
-            continue;
-        switch (c) {
-        case OPT_JSON: json = true; break;
-        case 'h': diff_usage(stdout); return CLI_OK;
-        default: diff_usage(stderr); return CLI_USAGE;
-        }
-    }
+    read_options opts;
+    int parsed = parse_read_options(argc, argv, "h", longopts, diff_usage, &opts);
+    if (parsed >= 0)
+        return parsed;
+    cli_trust trust = opts.trust;
+    const bool json = opts.json;
     if (argc - optind != 2) {
         cli_error("list diff: need two lists A and B (see --help)");
         return CLI_USAGE;
