@@ -377,7 +377,8 @@ int clientscan_secret_key_parse(const void *data, size_t len, clientscan_key_rol
 static int read_small_file(const char *path, bool secret, uint8_t *buf, size_t cap, size_t *len,
                            clientscan_detail *detail)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cs_fail(detail, CLIENTSCAN_E_IO, "cannot open: %s", strerror(errno));
     struct stat st;

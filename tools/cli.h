@@ -28,7 +28,8 @@ typedef struct cli_trust {
     bool unsigned_ok;           /* --unsigned-ok */
     uint64_t accepted_sequence; /* --accepted-sequence */
 } cli_trust;
-/* Loads an authority public key for --authority; prints "path: reason". */
+/* Loads an authority public key for --authority; prints "path: reason".
+ * Returns 0, CLI_FAILED (unreadable or bad key) or CLI_USAGE (too many). */
 int cli_trust_add(cli_trust *trust, const char *path);
 /* Opens a list with the trust options; prints "path: reason". */
 int cli_open_list(const char *path, const cli_trust *trust, clientscan_list **out);

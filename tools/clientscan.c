@@ -1,6 +1,8 @@
 /* clientscan — command-line entry point: dispatches to one file per command. */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -31,6 +33,18 @@ static void usage(FILE *out)
                  "  --version   print the version\n");
 }
 
+/* Output the caller never received is a failure, for every command: a
+ * full disk or closed pipe on standard output turns exit 0 into 1. */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("standard output: write failed: %s", strerror(errno));
+        if (status == CLI_OK)
+            status = CLI_FAILED;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -40,15 +54,15 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
-        return CLI_OK;
+        return finish_stdout(CLI_OK);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("clientscan %s\n", clientscan_version());
-        return CLI_OK;
+        return finish_stdout(CLI_OK);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+            return finish_stdout(commands[i].fn(argc - 1, argv + 1));
     cli_error("unknown command '%s' (see 'clientscan --help')", argv[1]);
     return CLI_USAGE;
 }

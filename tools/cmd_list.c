@@ -32,13 +32,13 @@ int cli_trust_add(cli_trust *trust, const char *path)
 {
     if (trust->count >= CLI_MAX_AUTHORITIES) {
         cli_error("at most %d --authority keys", CLI_MAX_AUTHORITIES);
-        return -1;
+        return CLI_USAGE;
     }
     clientscan_detail detail = {{0}};
     if (clientscan_public_key_load(path, CLIENTSCAN_ROLE_AUTHORITY, &trust->keys[trust->count],
                                    &detail) != CLIENTSCAN_OK) {
         fprintf(stderr, "%s: %s\n", path, detail.text);
-        return -1;
+        return CLI_FAILED; /* the command line was fine; the file is not */
     }
     trust->count++;
     return 0;
@@ -74,16 +74,19 @@ enum { OPT_AUTHORITY = 1000, OPT_UNSIGNED_OK, OPT_ACCEPTED_SEQUENCE, OPT_JSON, O
        OPT_SEQUENCE, OPT_CREATED, OPT_REQUIRE, OPT_WITHIN, OPT_MIN_QUALITY, OPT_SIGN,
        OPT_PROVENANCE, OPT_KEY };
 
+/* 1: c was a trust option and is applied; 0: not a trust option;
+ * negative: minus the exit status of the failure (already reported). */
 static int trust_option(cli_trust *trust, int c)
 {
     long v;
+    int status;
     switch (c) {
-    case OPT_AUTHORITY: return cli_trust_add(trust, optarg) == 0 ? 1 : -1;
+    case OPT_AUTHORITY: return (status = cli_trust_add(trust, optarg)) == 0 ? 1 : -status;
     case OPT_UNSIGNED_OK: trust->unsigned_ok = true; return 1;
     case OPT_ACCEPTED_SEQUENCE:
         if (!cli_parse_int(optarg, 0, LONG_MAX, &v)) {
             cli_error("--accepted-sequence: not a non-negative integer: %s", optarg);
-            return -1;
+            return -CLI_USAGE;
         }
         trust->accepted_sequence = (uint64_t)v;
         return 1;
@@ -111,7 +114,7 @@ static int parse_read_options(int argc, char **argv, const char *shortopts,
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         int t = trust_option(&o->trust, c);
         if (t < 0)
-            return CLI_USAGE;
+            return -t;
         if (t > 0)
             continue;
         switch (c) {
@@ -339,7 +342,7 @@ static int list_build(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         int t = trust_option(&trust, c);
         if (t < 0)
-            return CLI_USAGE;
+            return -t;
         if (t > 0)
             continue;
         switch (c) {

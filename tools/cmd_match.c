@@ -146,8 +146,8 @@ int cmd_match(int argc, char **argv)
         switch (c) {
         case OPT_LIST: list_path = optarg; break;
         case OPT_AUTHORITY:
-            if (cli_trust_add(&trust, optarg) != 0)
-                return CLI_USAGE;
+            if ((v = cli_trust_add(&trust, optarg)) != 0)
+                return (int)v;
             break;
         case OPT_UNSIGNED_OK: trust.unsigned_ok = true; break;
         case OPT_ACCEPTED:

@@ -414,6 +414,14 @@ static void test_stdout_full(void **state)
         ARGS("hash", "--json", "--dihedral", P("image.png")),
         ARGS("list", "export", "--authority", P("authority.pub"), P("list.bin")),
         ARGS("report", "open", "--key", P("moderator.sec"), P("fresh/report.slot")),
+        /* Commands whose output is only a summary fail the same way
+         * (one check in the dispatcher serves every command). */
+        ARGS("keygen", "--role", "user", "-o", P("full-stdout-key")),
+        ARGS("list", "info", "--authority", P("authority.pub"), P("list.bin")),
+        ARGS("list", "verify", "--authority", P("authority.pub"), P("list.bin")),
+        ARGS("list", "diff", "--authority", P("authority.pub"), P("list.bin"), P("list.bin")),
+        ARGS("match", "--list", P("list.bin"), "--authority", P("authority.pub"), P("image.png")),
+        ARGS("--version"),
     };
     expect_free(0, NULL, ARGS("send", "--list", P("list.bin"), "--authority", P("authority.pub"),
                               "--moderator", P("moderator.pub"), "--to", P("user.pub"),
@@ -553,6 +561,20 @@ static void test_missing_and_short_inputs(void **state)
     assert_int_equal(mkfifo(P("fifo.png"), 0600), 0);
     spawn_opts guard = {.kill_after = 20};
     r = spawn(&guard, ARGS("hash", P("fifo.png")));
+    assert_int_equal(r.status, 1);
+    expect_message(&r, P("fifo.png"), "not a regular file");
+    spawn_free(&r);
+    /* Key files too: a FIFO as a public or secret key is refused at once,
+     * and an unreadable key is a failure (1), not a usage error (2). */
+    r = spawn(&guard, ARGS("list", "verify", "--authority", P("fifo.png"), P("list.bin")));
+    assert_int_equal(r.status, 1);
+    expect_message(&r, P("fifo.png"), "not a regular file");
+    spawn_free(&r);
+    r = spawn(&guard, ARGS("match", "--list", P("list.bin"), "--authority", P("fifo.png"),
+                           P("image.png")));
+    assert_int_equal(r.status, 1);
+    spawn_free(&r);
+    r = spawn(&guard, ARGS("report", "open", "--key", P("fifo.png"), P("fresh/report.slot")));
     assert_int_equal(r.status, 1);
     expect_message(&r, P("fifo.png"), "not a regular file");
     spawn_free(&r);
