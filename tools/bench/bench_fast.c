@@ -6,7 +6,8 @@
  * side, with the speed-up measured in the same run. This is the data behind
  * CLIENTSCAN_FAST_MIN_SIDE (docs/speed.md).
  *
- * usage: bench_fast [--csv FILE] [--reencode] PATH...   (files or directories)
+ * usage: bench_fast [--csv FILE] [--reencode] [--sides N,N,...] PATH...
+ *        (files or directories; --sides: minimum sides, default 128..1024)
  *
  * --reencode also measures PNG photos by encoding them as JPEG quality 90
  * (libjpeg-turbo defaults, 4:2:0) in memory first, for corpora with few
@@ -88,8 +89,28 @@ static uint8_t *load_jpeg(const char *path, bool reencode, size_t *len, bool *re
     return out;
 }
 
-static const uint32_t min_sides[] = {128, 192, 256, 384, 512};
-#define NSIDES (sizeof min_sides / sizeof min_sides[0])
+#define MAX_SIDES 16
+static uint32_t min_sides[MAX_SIDES] = {128, 192, 256, 384, 512, 768, 1024};
+static size_t nsides = 7;
+
+/* "512,768,1024" -> min_sides; false on anything else. */
+static bool parse_sides(const char *text)
+{
+    size_t n = 0;
+    const char *p = text;
+    while (*p && n < MAX_SIDES) {
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p || v < 8 || v > 65535 || (*end && *end != ','))
+            return false;
+        min_sides[n++] = (uint32_t)v;
+        p = *end ? end + 1 : end;
+    }
+    if (*p || n == 0)
+        return false;
+    nsides = n;
+    return true;
+}
 
 typedef struct {
     char **paths;
@@ -174,8 +195,13 @@ int main(int argc, char **argv)
             csv_path = argv[++i];
         else if (strcmp(argv[i], "--reencode") == 0)
             reencode = true;
-        else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: bench_fast [--csv FILE] [--reencode] PATH...\n");
+        else if (strcmp(argv[i], "--sides") == 0 && i + 1 < argc) {
+            if (!parse_sides(argv[++i])) {
+                fprintf(stderr, "bench_fast: --sides: want N,N,... of 8..65535: %s\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: bench_fast [--csv FILE] [--reencode] [--sides N,N,...] PATH...\n");
             return 0;
         } else
             walk(&l, argv[i]);
@@ -188,12 +214,16 @@ int main(int argc, char **argv)
     if (csv)
         fprintf(csv, "path,reencoded,width,height,quality,min_side,scaled_width,scaled_height,"
                      "distance\n");
-    int *all[NSIDES], *good[NSIDES];
-    size_t nall = 0, ngood = 0;
-    double t_exact = 0, t_fast[NSIDES] = {0};
-    for (size_t s = 0; s < NSIDES; s++) {
+    /* good: quality >= 80; scaled: quality >= 80 and actually decoded smaller. */
+    int *all[MAX_SIDES], *good[MAX_SIDES], *scaled[MAX_SIDES];
+    size_t nall = 0, ngood = 0, nscaled[MAX_SIDES] = {0};
+    double t_exact = 0, t_fast[MAX_SIDES] = {0};
+    for (size_t s = 0; s < nsides; s++) {
         all[s] = malloc(l.n * sizeof(int));
         good[s] = malloc(l.n * sizeof(int));
+        scaled[s] = malloc(l.n * sizeof(int));
+        if (!all[s] || !good[s] || !scaled[s])
+            return 1;
     }
     for (size_t i = 0; i < l.n; i++) {
         size_t len;
@@ -209,7 +239,7 @@ int main(int argc, char **argv)
             continue;
         }
         t_exact += now() - t0;
-        for (size_t s = 0; s < NSIDES; s++) {
+        for (size_t s = 0; s < nsides; s++) {
             clientscan_hash_params p = {.decode.jpeg_min_side = min_sides[s]};
             t0 = now();
             if (clientscan_hash_memory(jpeg, len, &p, &fast, &finfo, NULL) != CLIENTSCAN_OK) {
@@ -221,6 +251,8 @@ int main(int argc, char **argv)
             all[s][nall] = d;
             if (exact.quality >= 80)
                 good[s][ngood] = d;
+            if (exact.quality >= 80 && finfo.width < info.width)
+                scaled[s][nscaled[s]++] = d;
             if (csv)
                 fprintf(csv, "\"%s\",%d,%u,%u,%d,%u,%u,%u,%d\n", l.paths[i], reencoded,
                         info.width, info.height, exact.quality, min_sides[s], finfo.width,
@@ -236,13 +268,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "\r");
     printf("bench_fast: %zu JPEGs (%zu with quality >= 80)%s; distance fast vs exact PDQ\n",
            nall, ngood, reencode ? ", PNGs re-encoded as JPEG q90" : "");
-    for (size_t s = 0; s < NSIDES; s++) {
+    for (size_t s = 0; s < nsides; s++) {
         printf("min side %u: total time %.2fx of exact\n", min_sides[s],
                t_exact > 0 ? t_fast[s] / t_exact : 0);
         summary("all", all[s], nall);
         summary("quality>=80", good[s], ngood);
+        summary("q>=80 scaled", scaled[s], nscaled[s]);
         free(all[s]);
         free(good[s]);
+        free(scaled[s]);
     }
     if (csv)
         fclose(csv);
