@@ -7,6 +7,9 @@
 # writes to the first directory), the checked-in seeds tests/fuzz/seeds/<target>/
 # and regression inputs tests/corpus/<target>/ when those directories exist.
 # Crash reproducers go to BUILD/artifacts/<target>/, full logs to BUILD/logs/.
+# FUZZ_TIMEOUT (default 25 s) is libFuzzer's per-input hang limit; it counts
+# wall time, so long runs on a shared machine raise it and read the slowest
+# input's time from the summary line instead.
 # Prints one line per target with executions, final coverage and the CPU
 # seconds it really got (a long run shares the machine); exits 1 if
 # any target crashed, leaked, ran out of memory or hit the per-input timeout.
@@ -36,9 +39,10 @@ for bin in "$build"/fuzz_*; do
     cpu_file=$build/logs/$name.cpu
     timer=""
     [ -x /usr/bin/time ] && timer="/usr/bin/time -o $cpu_file -f %U+%S"
-    $timer "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+    $timer "$bin" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-25}" -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$@" >"$log" 2>&1
     rc=$?
+    slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log" | tail -n 1)
     cpu=$(tail -n 1 "$cpu_file" 2>/dev/null | awk -F+ '/^[0-9.]+\+[0-9.]+$/ {printf "%d", $1 + $2}')
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     files=$(find "$corpus" -type f | wc -l | tr -d ' ')
@@ -47,7 +51,7 @@ for bin in "$build"/fuzz_*; do
     cov=$(printf '%s\n' "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(printf '%s\n' "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     if [ "$rc" -eq 0 ]; then
-        echo "$name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?} (${seconds}s, ${cpu:-?} CPU s, corpus $files files)"
+        echo "$name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?} (${seconds}s, ${cpu:-?} CPU s, slowest input ${slowest:-?} s, corpus $files files)"
     else
         status=1
         echo "$name: FAILED (exit $rc) after ${execs:-?} execs; log $log, reproducers in $artifacts/"
