@@ -81,7 +81,7 @@ STATIC_LIB := $(BUILD)/libclientscan.a
 SHARED_LIB := $(BUILD)/libclientscan.so
 CLI := $(BUILD)/clientscan
 
-.PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-fast \
+.PHONY: all deps demo demo-run test test-run check-tests bench-hash bench-match bench-match-faiss bench-fast \
         fuzz fuzz-build fuzz-seeds test-malformed install uninstall clean help coverage tsan faults
 .DEFAULT_GOAL := all
 
@@ -183,6 +183,17 @@ bench-hash: $(CLI) $(BUILD)/bench/bench_hash
 
 bench-match: $(BUILD)/bench/bench_match
 	$(BUILD)/bench/bench_match
+
+# Optional C++ comparison with faiss (docs/index.md): make bench-match-faiss FAISS_ARGS="--n 10000000"
+FAISS_ARGS ?=
+bench-match-faiss:
+	@if [ -d /usr/include/faiss ]; then $(MAKE) --no-print-directory $(BUILD)/bench/bench_match_faiss && $(BUILD)/bench/bench_match_faiss $(FAISS_ARGS); \
+	else echo "bench-match-faiss: faiss is not installed (Debian: apt-get install libfaiss-dev)"; fi
+
+$(BUILD)/bench/bench_match_faiss: tools/bench/bench_match_faiss.cpp tools/bench/bench_match.c $(STATIC_LIB) lib/clientscan.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DBENCH_MATCH_LIB -Ilib -c -o $@.o tools/bench/bench_match.c
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Ilib -fopenmp -o $@ $< $@.o $(STATIC_LIB) -lfaiss -llapack -lblas $(DEP_LIBS)
 
 # Distance of fast-mode hashes to exact ones: make bench-fast CORPUS="dir ..."
 CORPUS ?= ../shared/pdq-vectors/images

@@ -26,13 +26,23 @@
 #define ENTRY_BITS (32 - CS_INDEX_TAIL_BITS)
 #define ENTRY_MASK ((UINT32_C(1) << ENTRY_BITS) - 1)
 
-#define PROBE_BATCH 64
-#define CANDIDATE_BATCH 128
+#ifndef PROBE_BATCH
+#define PROBE_BATCH 256 /* directory slots per batch */
+#endif
+#define CANDIDATE_BATCH 1024
+
+/* Prefetches into L2, not L1 (prefetcht1 on x86). The search keeps
+ * hundreds of random reads in flight; prefetches into L1 are bounded by its
+ * few miss buffers and measured ~1.45x slower at 10^7 entries
+ * (docs/index.md). The L1 miss when an item is finally used is an L2 hit. */
+#define prefetch_l2(addr) __builtin_prefetch((addr), 0, 2)
 
 typedef struct index_table {
     unsigned offset;   /* first bit of the substring (bit 0 = MSB of byte 0) */
+    unsigned bits;     /* substring width: shape.bits, or one more (table_bits) */
     uint32_t *dir;     /* 2^dir_bits + 1 offsets into entries */
-    /* tail << ENTRY_BITS | entry, sorted by substring; NULL when the hashes
+    /* tail << ENTRY_BITS | entry, sorted by substring (so each bucket by
+     * tail, then entry); NULL when the hashes
      * themselves are already in substring order (table 0 of a hash list,
      * whose entries are sorted by hash): dir then points into the hashes. */
     uint32_t *entries;
@@ -159,6 +169,19 @@ void cs_hits_finish(cs_hits *hits)
     qsort(hits->v, hits->n, sizeof *hits->v, cmp_distance_entry);
 }
 
+/* ------------------------------------------------------------ substring widths
+ * m substrings of s bits leave 256 - m*s bits unused; they widen the first
+ * tables by one bit each (pigeonhole holds for any partition), as far as
+ * the entry words' tail bits allow. The first tables are the ones searched
+ * at the larger radius (table_radius), where a wider substring saves the
+ * most candidates. */
+static unsigned table_bits(const cs_index_shape *shape, unsigned table)
+{
+    unsigned spare = 256 - shape->m * shape->bits;
+    bool widen = shape->bits < 32 && shape->bits + 1 - shape->dir_bits <= CS_INDEX_TAIL_BITS;
+    return shape->bits + (widen && table < spare);
+}
+
 /* ------------------------------------------------------------ cost model */
 
 /* Number of s-bit values within Hamming radius r: sum of C(s, k), k <= r. */
@@ -204,9 +227,10 @@ static double mih_cost(size_t n, const cs_index_shape *s, int d)
 {
     if (s->m == 0)
         return INFINITY;
-    unsigned total = (unsigned)d + 1, q = total / s->m, a = total % s->m;
-    return a * table_cost(n, s->bits, s->dir_bits, (int)q) +
-           (s->m - a) * table_cost(n, s->bits, s->dir_bits, (int)q - 1);
+    double cost = 0;
+    for (unsigned t = 0; t < s->m; t++)
+        cost += table_cost(n, table_bits(s, t), s->dir_bits, table_radius(s->m, d, t));
+    return cost;
 }
 
 static double linear_cost(size_t n)
@@ -248,51 +272,58 @@ cs_index_shape cs_index_choose_shape(size_t n)
 }
 
 /* ------------------------------------------------------------ search
- * A query is a stream of random accesses: directory slots, then buckets,
- * then candidates' hashes. They are chained through three small rings so
- * that every stage has PIPE_DEPTH accesses in flight (prefetched) before
- * the oldest is used, instead of waiting on one miss at a time. */
+ * A query is a stream of random reads: directory slots, then buckets, then
+ * candidates' hashes; almost every one misses the cache. The search runs in
+ * batches, one stage at a time: enumerate up to PROBE_BATCH directory slots
+ * and prefetch them all, then read them and prefetch every line of their
+ * buckets, then scan the buckets and prefetch the candidates' hashes, which
+ * are verified CANDIDATE_BATCH at a time. Each stage's loop is tight and
+ * issues prefetches as fast as the memory system accepts them, so the
+ * memory system stays busy, and by the time a stage reads an item it was
+ * prefetched a whole batch earlier. */
 
-#ifndef PIPE_DEPTH
-#define PIPE_DEPTH 16 /* per stage; a power of two */
-#endif
-#define PIPE_MASK (PIPE_DEPTH - 1)
-
+/* One directory slot to read: the slot, and the radius left for the tail. */
 typedef struct {
-    uint32_t value; /* directory slot */
-    uint8_t table;
-    uint8_t query;
-    int8_t rem; /* radius left for the tail bits */
-} pipe_probe;
+    uint32_t value;
+    uint8_t table, query;
+    int8_t rem;
+} probe_item;
 
+/* One nonempty bucket to scan. */
 typedef struct {
     uint32_t lo, hi;
-    uint8_t table;
-    uint8_t query;
+    uint8_t table, query;
     int8_t rem;
-} pipe_range;
+} range_item;
 
+/* Enumerates, query by query and table by table, every directory slot
+ * within the table's radius of the query's top bits (Gosper's hack over the
+ * masks of each weight, using a shift by the trailing-zero count instead of
+ * a division); resumable so that a batch can stop anywhere. */
 typedef struct {
-    uint32_t entry;
-    uint32_t query;
-} pipe_cand;
+    unsigned query, table;
+    int weight, radius, top_radius;
+    uint64_t mask, limit;
+    uint32_t top;
+    bool live; /* (query, table) has slots left */
+} probe_iter;
 
 typedef struct {
     const cs_index *ix;
     const cs_query *queries;
+    unsigned nq;
     uint64_t qw[CS_INDEX_MAX_QUERIES][4]; /* the queries, native word order */
-    uint32_t tail[CS_INDEX_MAX_QUERIES][CS_INDEX_MAX_TABLES];
+    uint32_t key[CS_INDEX_MAX_QUERIES][CS_INDEX_MAX_TABLES]; /* their substrings */
     int d;
     cs_hits *hits;
     int rc;
-    pipe_probe probes[PIPE_DEPTH];
-    pipe_range ranges[PIPE_DEPTH];
-    pipe_cand cands[PIPE_DEPTH];
-    unsigned np, nr, nc; /* items in each ring (oldest at head) */
-    unsigned hp, hr, hc; /* ring heads */
-} pipe_state;
+    probe_iter it;
+    uint32_t cand[CANDIDATE_BATCH];
+    uint8_t cand_query[CANDIDATE_BATCH];
+    unsigned nc;
+} search_state;
 
-static inline __attribute__((always_inline)) void verify_one(pipe_state *p, uint32_t e,
+static inline __attribute__((always_inline)) void verify_one(search_state *p, uint32_t e,
                                                              unsigned query)
 {
     int dist = distance_words(p->qw[query], &p->ix->hashes[e]);
@@ -301,21 +332,99 @@ static inline __attribute__((always_inline)) void verify_one(pipe_state *p, uint
         p->rc = CLIENTSCAN_E_NOMEM;
 }
 
-static inline __attribute__((always_inline)) void push_cand(pipe_state *p, uint32_t e,
+static inline __attribute__((always_inline)) void verify_candidates(search_state *p)
+{
+    for (unsigned i = 0; i < p->nc; i++)
+        verify_one(p, p->cand[i], p->cand_query[i]);
+    p->nc = 0;
+}
+
+static inline __attribute__((always_inline)) void push_cand(search_state *p, uint32_t e,
                                                             unsigned query)
 {
-    if (p->nc == PIPE_DEPTH) {
-        verify_one(p, p->cands[p->hc].entry, p->cands[p->hc].query);
-        p->hc = (p->hc + 1) & PIPE_MASK;
-        p->nc--;
-    }
-    __builtin_prefetch(&p->ix->hashes[e]);
-    p->cands[(p->hc + p->nc) & PIPE_MASK] = (pipe_cand){e, query};
+    if (p->nc == CANDIDATE_BATCH)
+        verify_candidates(p);
+    prefetch_l2(&p->ix->hashes[e]);
+    p->cand[p->nc] = e;
+    p->cand_query[p->nc] = (uint8_t)query;
     p->nc++;
 }
 
+/* Moves the iterator to the next (query, table) with a radius >= 0. */
+static inline __attribute__((always_inline)) void iter_next_table(search_state *p)
+{
+    probe_iter *it = &p->it;
+    const cs_index *ix = p->ix;
+    unsigned b = ix->shape.dir_bits;
+    it->live = false;
+    for (;;) {
+        if (++it->table >= ix->shape.m) {
+            it->table = 0;
+            if (++it->query >= p->nq)
+                return;
+        }
+        int r = table_radius(ix->shape.m, p->d, it->table);
+        if (r < 0)
+            continue;
+        it->radius = r;
+        it->top_radius = r > (int)b ? (int)b : r;
+        it->top = p->key[it->query][it->table] >> (ix->tables[it->table].bits - b);
+        it->limit = (uint64_t)1 << b;
+        it->weight = 0;
+        it->mask = 0;
+        it->live = true;
+        return;
+    }
+}
+
+/* Fills out[] with up to PROBE_BATCH slots, prefetching each; returns how
+ * many (0: done). */
+static inline __attribute__((always_inline)) unsigned next_probes(search_state *p,
+                                                                 probe_item *out)
+{
+    probe_iter *it = &p->it;
+    unsigned n = 0;
+    while (it->live && n < PROBE_BATCH) {
+        const uint32_t *dir = p->ix->tables[it->table].dir;
+        uint32_t value = it->top ^ (uint32_t)it->mask;
+        prefetch_l2(&dir[value]);
+        prefetch_l2(&dir[value + 1]);
+        /* Radius left for the tail; any amount >= its width passes all. */
+        int rem = it->radius - it->weight;
+        out[n++] = (probe_item){value, (uint8_t)it->table, (uint8_t)it->query,
+                                (int8_t)(rem < CS_INDEX_TAIL_BITS ? rem : CS_INDEX_TAIL_BITS)};
+        /* Next mask of this weight, else the first of the next weight. */
+        uint64_t x = it->mask;
+        bool more = false;
+        if (x != 0) {
+            uint64_t r = x + (x & (~x + 1));
+            x = (((r ^ x) >> 2) >> __builtin_ctzll(x)) | r;
+            more = x < it->limit;
+        }
+        if (!more) {
+            if (++it->weight > it->top_radius) {
+                iter_next_table(p);
+                continue;
+            }
+            x = ((uint64_t)1 << it->weight) - 1;
+        }
+        it->mask = x;
+    }
+    return n;
+}
+
+/* Where the entries with this tail start if the bucket's tails are uniform
+ * (a bucket is sorted by tail); the run is usually within RUN_WINDOW. */
+#ifndef RUN_WINDOW
+#define RUN_WINDOW 6
+#endif
+static inline uint32_t run_guess(uint32_t lo, uint32_t hi, uint32_t tail, unsigned tail_bits)
+{
+    return lo + (uint32_t)(((uint64_t)(hi - lo) * tail) >> tail_bits);
+}
+
 /* Entries of a bucket whose tail bits are within the radius left. */
-static inline __attribute__((always_inline)) void scan_range(pipe_state *p, const pipe_range *r)
+static inline __attribute__((always_inline)) void scan_range(search_state *p, const range_item *r)
 {
     const uint32_t *entries = p->ix->tables[r->table].entries;
     if (!entries) {
@@ -324,7 +433,25 @@ static inline __attribute__((always_inline)) void scan_range(pipe_state *p, cons
             verify_one(p, j, r->query);
         return;
     }
-    uint32_t tail = p->tail[r->query][r->table];
+    unsigned tail_bits = p->ix->tables[r->table].bits - p->ix->shape.dir_bits;
+    uint32_t tail = p->key[r->query][r->table] & ((UINT32_C(1) << tail_bits) - 1);
+    if (r->rem == 0) {
+        /* Exact tail: buckets are sorted by tail, so the entries wanted are
+         * one run; start where a uniform bucket would have it (the lines
+         * prefetched) and step to its first entry. */
+        uint32_t j = run_guess(r->lo, r->hi, tail, tail_bits);
+        if (j < r->hi && entries[j] >> ENTRY_BITS < tail) {
+            do
+                j++;
+            while (j < r->hi && entries[j] >> ENTRY_BITS < tail);
+        } else {
+            while (j > r->lo && entries[j - 1] >> ENTRY_BITS >= tail)
+                j--;
+        }
+        for (; j < r->hi && entries[j] >> ENTRY_BITS == tail; j++)
+            push_cand(p, entries[j] & ENTRY_MASK, r->query);
+        return;
+    }
     uint32_t pass[32];
     for (uint32_t j = r->lo; j < r->hi;) {
         /* Branch-free filter: about half the tails pass, unpredictably. */
@@ -340,82 +467,75 @@ static inline __attribute__((always_inline)) void scan_range(pipe_state *p, cons
     }
 }
 
-static inline __attribute__((always_inline)) void push_range(pipe_state *p, pipe_range r)
+/* Reads the batch's directory slots and prefetches every line of each
+ * nonempty bucket (a bucket is one contiguous run). */
+static inline __attribute__((always_inline)) unsigned resolve_probes(search_state *p,
+                                                                    const probe_item *probes,
+                                                                    unsigned n, range_item *out)
 {
-    if (p->nr == PIPE_DEPTH) {
-        scan_range(p, &p->ranges[p->hr]);
-        p->hr = (p->hr + 1) & PIPE_MASK;
-        p->nr--;
-    }
-    const uint32_t *entries = p->ix->tables[r.table].entries;
-    if (entries) {
-        __builtin_prefetch(&entries[r.lo]);
-    } else {
-        __builtin_prefetch(&p->ix->hashes[r.lo]);
-        __builtin_prefetch(&p->ix->hashes[r.hi - 1]);
-    }
-    p->ranges[(p->hr + p->nr) & PIPE_MASK] = r;
-    p->nr++;
-}
-
-static inline __attribute__((always_inline)) void resolve_probe(pipe_state *p, const pipe_probe *q)
-{
-    const uint32_t *dir = p->ix->tables[q->table].dir;
-    uint32_t lo = dir[q->value], hi = dir[q->value + 1];
-    if (lo < hi)
-        push_range(p, (pipe_range){lo, hi, q->table, q->query, q->rem});
-}
-
-static inline __attribute__((always_inline)) void push_probe(pipe_state *p, uint32_t value,
-                                                             unsigned table, unsigned query,
-                                                             int rem)
-{
-    if (p->np == PIPE_DEPTH) {
-        resolve_probe(p, &p->probes[p->hp]);
-        p->hp = (p->hp + 1) & PIPE_MASK;
-        p->np--;
-    }
-    __builtin_prefetch(&p->ix->tables[table].dir[value]);
-    p->probes[(p->hp + p->np) & PIPE_MASK] =
-        (pipe_probe){value, (uint8_t)table, (uint8_t)query, (int8_t)rem};
-    p->np++;
-}
-
-static inline __attribute__((always_inline)) void drain(pipe_state *p)
-{
-    for (; p->np; p->np--, p->hp = (p->hp + 1) & PIPE_MASK)
-        resolve_probe(p, &p->probes[p->hp]);
-    for (; p->nr; p->nr--, p->hr = (p->hr + 1) & PIPE_MASK)
-        scan_range(p, &p->ranges[p->hr]);
-    for (; p->nc; p->nc--, p->hc = (p->hc + 1) & PIPE_MASK)
-        verify_one(p, p->cands[p->hc].entry, p->cands[p->hc].query);
-}
-
-/* Every directory slot within `radius` of the key's top bits, each with the
- * radius left over for its tail bits. */
-static inline __attribute__((always_inline)) void probe_table(pipe_state *p, unsigned table,
-                                                              unsigned query, uint32_t key,
-                                                              int radius)
-{
-    const cs_index *ix = p->ix;
-    unsigned b = ix->shape.dir_bits, tail_bits = ix->shape.bits - b;
-    uint32_t top = key >> tail_bits;
-    p->tail[query][table] = key & ((UINT32_C(1) << tail_bits) - 1);
-    uint64_t limit = (uint64_t)1 << b;
-    int top_radius = radius > (int)b ? (int)b : radius;
-    for (int k = 0; k <= top_radius && p->rc == CLIENTSCAN_OK; k++) {
-        /* All b-bit masks of weight k, in increasing order (Gosper's hack). */
-        uint64_t x = k == 0 ? 0 : ((uint64_t)1 << k) - 1;
-        for (;;) {
-            push_probe(p, top ^ (uint32_t)x, table, query, radius - k);
-            if (x == 0)
-                break;
-            uint64_t r = x + (x & (~x + 1));
-            x = (((r ^ x) >> 2) >> __builtin_ctzll(x)) | r; /* no division */
-            if (x >= limit)
-                break;
+    unsigned nr = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const index_table *t = &p->ix->tables[probes[i].table];
+        uint32_t lo = t->dir[probes[i].value], hi = t->dir[probes[i].value + 1];
+        if (lo >= hi)
+            continue;
+        const char *first, *last;
+        if (t->entries && probes[i].rem == 0) {
+            /* Only the lines around where the exact-tail run should be. */
+            unsigned tail_bits = t->bits - p->ix->shape.dir_bits;
+            uint32_t tail = p->key[probes[i].query][probes[i].table] &
+                            ((UINT32_C(1) << tail_bits) - 1);
+            uint32_t guess = run_guess(lo, hi, tail, tail_bits);
+            uint32_t from = guess - lo > RUN_WINDOW ? guess - RUN_WINDOW : lo;
+            uint32_t to = hi - guess > RUN_WINDOW ? guess + RUN_WINDOW : hi;
+            first = (const char *)&t->entries[from];
+            last = (const char *)&t->entries[to - 1];
+        } else if (t->entries) {
+            first = (const char *)&t->entries[lo];
+            last = (const char *)&t->entries[hi - 1];
+        } else {
+            first = (const char *)&p->ix->hashes[lo];
+            last = (const char *)&p->ix->hashes[hi - 1];
         }
+        for (uintptr_t a = (uintptr_t)first & ~(uintptr_t)63; a <= (uintptr_t)last; a += 64)
+            prefetch_l2((const void *)a);
+        out[nr++] = (range_item){lo, hi, probes[i].table, probes[i].query, probes[i].rem};
     }
+    return nr;
+}
+
+static inline __attribute__((always_inline)) int search_index(const cs_index *ix,
+                                                              const cs_query *queries,
+                                                              unsigned nq, int d, cs_hits *hits)
+{
+    search_state p;
+    p.ix = ix;
+    p.queries = queries;
+    p.nq = nq;
+    p.d = d;
+    p.hits = hits;
+    p.rc = CLIENTSCAN_OK;
+    p.nc = 0;
+    for (unsigned k = 0; k < nq; k++) {
+        memcpy(p.qw[k], queries[k].hash.bytes, sizeof p.qw[k]);
+        uint64_t be[4];
+        load_be(&queries[k].hash, be);
+        for (unsigned t = 0; t < ix->shape.m; t++)
+            p.key[k][t] = substring(be, ix->tables[t].offset, ix->tables[t].bits);
+    }
+    p.it.query = 0;
+    p.it.table = (unsigned)-1; /* iter_next_table() starts at table 0 */
+    iter_next_table(&p);
+    probe_item probes[PROBE_BATCH];
+    range_item ranges[PROBE_BATCH];
+    unsigned n;
+    while (p.rc == CLIENTSCAN_OK && (n = next_probes(&p, probes)) > 0) {
+        unsigned nr = resolve_probes(&p, probes, n, ranges);
+        for (unsigned i = 0; i < nr; i++)
+            scan_range(&p, &ranges[i]);
+    }
+    verify_candidates(&p);
+    return p.rc;
 }
 
 /* Linear scan: one pass over the hashes for all queries together. */
@@ -444,26 +564,7 @@ static inline __attribute__((always_inline)) int search_body(const cs_index *ix,
 {
     if (!use_index)
         return scan_all(ix, queries, nq, d, hits);
-    /* All queries share one pipeline, so it drains once. */
-    pipe_state p;
-    p.ix = ix;
-    p.queries = queries;
-    p.d = d;
-    p.hits = hits;
-    p.rc = CLIENTSCAN_OK;
-    p.np = p.nr = p.nc = p.hp = p.hr = p.hc = 0;
-    for (unsigned k = 0; k < nq; k++) {
-        memcpy(p.qw[k], queries[k].hash.bytes, sizeof p.qw[k]);
-        uint64_t be[4];
-        load_be(&queries[k].hash, be);
-        for (unsigned t = 0; t < ix->shape.m; t++) {
-            int r = table_radius(ix->shape.m, d, t);
-            if (r >= 0)
-                probe_table(&p, t, k, substring(be, ix->tables[t].offset, ix->shape.bits), r);
-        }
-    }
-    drain(&p);
-    return p.rc;
+    return search_index(ix, queries, nq, d, hits);
 }
 
 static int search_generic(const cs_index *ix, const cs_query *queries, unsigned nq, int d,
@@ -547,12 +648,13 @@ void cs_index_free(cs_index *ix)
     free(ix);
 }
 
-/* Builds one table: entries ordered by substring, dir over the top
- * dir_bits (CSR). The substrings of a sorted list are random for every
- * table but the first, so scattering entries straight into place would be
- * one cache miss per entry; instead (bucket, word) pairs are radix-sorted in
- * two passes of at most 13 bits, whose histograms fit in L1 and whose
- * scatter goes to a few thousand sequential streams. `tmp` holds 2n pairs. */
+/* Builds one table: entries ordered by substring (so each bucket is sorted
+ * by tail), dir over the top dir_bits (CSR). The substrings of a sorted
+ * list are random for every table but the first, so scattering entries
+ * straight into place would be one cache miss per entry; instead
+ * (substring, word) pairs are radix-sorted in passes of at most 13 bits,
+ * whose histograms fit in L1 and whose scatter goes to a few thousand
+ * sequential streams. `tmp` holds 2n pairs. */
 #define RADIX_BITS 13
 
 static void radix_pass(const uint64_t *in, uint64_t *out, size_t n, unsigned shift,
@@ -576,12 +678,13 @@ static void radix_pass(const uint64_t *in, uint64_t *out, size_t n, unsigned shi
 
 static int build_table(cs_index *ix, index_table *t, uint64_t *tmp)
 {
-    unsigned s = ix->shape.bits, b = ix->shape.dir_bits, tail_bits = s - b;
+    unsigned s = t->bits, b = ix->shape.dir_bits, tail_bits = s - b;
     size_t values = (size_t)1 << b, n = ix->n;
     t->dir = cs_index_alloc((values + 1) * sizeof *t->dir);
     if (!t->dir)
         return CLIENTSCAN_E_NOMEM;
-    /* Pairs: bucket << 32 | tail << ENTRY_BITS | entry. */
+    /* Pairs: substring << 32 | tail << ENTRY_BITS | entry, sorted by the
+     * whole substring so that each bucket is ordered by tail. */
     uint64_t *a = tmp, *c = tmp + n;
     uint64_t w[4];
     bool sorted = true;
@@ -592,20 +695,27 @@ static int build_table(cs_index *ix, index_table *t, uint64_t *tmp)
         sorted = sorted && key >= prev;
         prev = key;
         uint32_t tail = key & ((UINT32_C(1) << tail_bits) - 1);
-        a[e] = (uint64_t)(key >> tail_bits) << 32 | (tail << ENTRY_BITS) | (uint32_t)e;
+        a[e] = (uint64_t)key << 32 | (tail << ENTRY_BITS) | (uint32_t)e;
     }
     if (!sorted) {
-        unsigned lo_bits = b > RADIX_BITS ? b - (b / 2) : b;
-        radix_pass(a, c, n, 32, lo_bits);
-        if (b > lo_bits)
-            radix_pass(c, a, n, 32 + lo_bits, b - lo_bits);
-        else
-            memcpy(a, c, n * sizeof *a);
+        /* LSD passes of equal width <= RADIX_BITS, ending back in `a`. */
+        unsigned passes = (s + RADIX_BITS - 1) / RADIX_BITS, done = 0;
+        uint64_t *from = a, *to = c;
+        for (unsigned i = 0; i < passes; i++) {
+            unsigned width = (s - done) / (passes - i);
+            radix_pass(from, to, n, 32 + done, width);
+            done += width;
+            uint64_t *swap = from;
+            from = to;
+            to = swap;
+        }
+        if (from != a)
+            memcpy(a, from, n * sizeof *a);
     }
     /* dir[v] = first position whose bucket is >= v: one sequential pass. */
     size_t v = 0;
     for (size_t j = 0; j < n; j++) {
-        size_t bucket = (size_t)(a[j] >> 32);
+        size_t bucket = (size_t)(a[j] >> (32 + tail_bits));
         while (v <= bucket)
             t->dir[v++] = (uint32_t)j;
     }
@@ -674,7 +784,8 @@ int cs_index_build_shape(const clientscan_pdq *hashes, size_t n, cs_index_shape 
         }
     }
     for (unsigned t = 0; t < ix->shape.m; t++) {
-        ix->tables[t].offset = t * ix->shape.bits;
+        ix->tables[t].offset = t ? ix->tables[t - 1].offset + ix->tables[t - 1].bits : 0;
+        ix->tables[t].bits = table_bits(&ix->shape, t);
         int rc = build_table(ix, &ix->tables[t], tmp);
         if (rc != CLIENTSCAN_OK) {
             free(tmp);

@@ -29,7 +29,9 @@ typedef struct cs_hits {
 } cs_hits;
 
 /* m substrings of `bits` bits; the directory indexes their top dir_bits
- * (bits - dir_bits <= CS_INDEX_TAIL_BITS). m = 0: no index. */
+ * (bits - dir_bits <= CS_INDEX_TAIL_BITS). The 256 - m*bits spare bits
+ * widen the first tables by one bit each where the tail allows
+ * (docs/index.md). m = 0: no index. */
 typedef struct cs_index_shape {
     unsigned m, bits, dir_bits;
 } cs_index_shape;

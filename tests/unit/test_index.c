@@ -93,30 +93,57 @@ static void check_query(const cs_index *ix, const clientscan_pdq *hashes, size_t
 }
 
 /* For every d in 0..64, queries near list entries (so there are hits at
- * every radius) and uniform ones, against several index shapes. */
-static void check_all_radii(const clientscan_pdq *hashes, size_t n, const unsigned *shapes,
-                            size_t nshapes, int queries_per_d)
+ * every radius) and uniform ones. */
+static void check_index_all_radii(const cs_index *ix, const clientscan_pdq *hashes, size_t n,
+                                  int queries_per_d)
 {
     cs_hit *expect = malloc((n + 1) * sizeof *expect);
     assert_non_null(expect);
+    for (int d = 0; d <= 64; d++) {
+        for (int k = 0; k < queries_per_d; k++) {
+            clientscan_pdq q;
+            if (k % 4 == 3 || n == 0) {
+                random_hash(&q);
+            } else {
+                q = hashes[rng() % n];
+                perturb(&q, (int)(rng() % (size_t)(d + 2)));
+            }
+            check_query(ix, hashes, n, &q, d, expect);
+        }
+    }
+    free(expect);
+}
+
+/* The same against several index shapes given as substring counts. */
+static void check_all_radii(const clientscan_pdq *hashes, size_t n, const unsigned *shapes,
+                            size_t nshapes, int queries_per_d)
+{
     for (size_t s = 0; s < nshapes; s++) {
         cs_index *ix = NULL;
         assert_int_equal(cs_index_build(hashes, n, shapes[s], &ix, NULL), CLIENTSCAN_OK);
-        for (int d = 0; d <= 64; d++) {
-            for (int k = 0; k < queries_per_d; k++) {
-                clientscan_pdq q;
-                if (k % 4 == 3 || n == 0) {
-                    random_hash(&q);
-                } else {
-                    q = hashes[rng() % n];
-                    perturb(&q, (int)(rng() % (size_t)(d + 2)));
-                }
-                check_query(ix, hashes, n, &q, d, expect);
-            }
-        }
+        check_index_all_radii(ix, hashes, n, queries_per_d);
         cs_index_free(ix);
     }
-    free(expect);
+}
+
+/* Explicit shapes: directories from the full substring width down to
+ * CS_INDEX_TAIL_BITS narrower (large, tail-sorted buckets), with and
+ * without spare bits that widen the first tables, on the given list
+ * (directories of at most 2^19 slots, to keep the test fast). */
+static const cs_index_shape explicit_shapes[] = {
+    {11, 23, 17}, {11, 23, 18}, {14, 18, 18}, {12, 21, 15}, {10, 25, 19},
+    {16, 16, 10}, {3, 20, 14},  {1, 8, 2},    {5, 6, 0},
+};
+
+static void check_explicit_shapes(const clientscan_pdq *hashes, size_t n, int queries_per_d)
+{
+    for (size_t s = 0; s < sizeof explicit_shapes / sizeof explicit_shapes[0]; s++) {
+        cs_index *ix = NULL;
+        assert_int_equal(cs_index_build_shape(hashes, n, explicit_shapes[s], &ix, NULL),
+                         CLIENTSCAN_OK);
+        check_index_all_radii(ix, hashes, n, queries_per_d);
+        cs_index_free(ix);
+    }
 }
 
 static const unsigned shapes[] = {0, 1, 2, 5, 8, 11, 16, 23, 40, 64};
@@ -134,6 +161,7 @@ static void test_random_lists_equal_linear(void **state)
     for (size_t i = 0; i < n; i++)
         random_hash(&h[i]);
     check_all_radii(h, n, shapes, NSHAPES, 6);
+    check_explicit_shapes(h, n, 2);
     free(h);
 }
 
@@ -171,6 +199,8 @@ static void test_sorted_lists_equal_linear(void **state)
     cs_index_free(unsorted);
     cs_index_free(sorted);
     check_all_radii(h, n, shapes, NSHAPES, 6);
+    /* Sorted: table 0 indexes the hashes in place, tail bits included. */
+    check_explicit_shapes(h, n, 2);
     free(h);
 }
 
@@ -192,6 +222,54 @@ static void test_clustered_lists_equal_linear(void **state)
         }
     }
     check_all_radii(h, n, shapes, NSHAPES, 6);
+    check_explicit_shapes(h, n, 2);
+    free(h);
+}
+
+/* Sets bit p (0 = most significant bit of byte 0, as substrings count). */
+static void set_bit(clientscan_pdq *h, unsigned p, unsigned v)
+{
+    uint8_t mask = (uint8_t)(0x80u >> (p % 8));
+    h->bytes[p / 8] = (uint8_t)(v ? h->bytes[p / 8] | mask : h->bytes[p / 8] & ~mask);
+}
+
+/* Buckets whose tails are far from uniform: every entry shares all the
+ * directory bits and its tails are mostly the largest value, so the guess
+ * of where an exact tail's run starts (uniform tails) is far off and the
+ * search must step out of the prefetched window to find it. */
+static void test_skewed_buckets_equal_linear(void **state)
+{
+    (void)state;
+    rng_state = 0xabcdef0123456789ULL;
+    const cs_index_shape shape = {16, 16, 10}; /* tails: the low 6 bits of each substring */
+    size_t n = 700;
+    clientscan_pdq centre;
+    random_hash(&centre);
+    clientscan_pdq *h = malloc(n * sizeof *h);
+    assert_non_null(h);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = centre;
+        for (unsigned t = 0; t < shape.m; t++) {
+            /* 7 in 8 entries: tail 63; the rest: a random tail. */
+            unsigned tail = rng() % 8 ? 63u : (unsigned)(rng() % 64);
+            for (unsigned bit = 0; bit < 6; bit++)
+                set_bit(&h[i], t * shape.bits + shape.dir_bits + bit, (tail >> (5 - bit)) & 1);
+        }
+    }
+    cs_index *ix = NULL;
+    assert_int_equal(cs_index_build_shape(h, n, shape, &ix, NULL), CLIENTSCAN_OK);
+    check_index_all_radii(ix, h, n, 4);
+    cs_index_free(ix);
+    /* Sorted, so table 0 is in place, and with a directory of 0 bits (one
+     * bucket holding the whole list). */
+    qsort(h, n, sizeof *h, cmp_hash);
+    assert_int_equal(cs_index_build_shape(h, n, shape, &ix, NULL), CLIENTSCAN_OK);
+    check_index_all_radii(ix, h, n, 4);
+    cs_index_free(ix);
+    assert_int_equal(cs_index_build_shape(h, n, (cs_index_shape){40, 6, 0}, &ix, NULL),
+                     CLIENTSCAN_OK);
+    check_index_all_radii(ix, h, n, 2);
+    cs_index_free(ix);
     free(h);
 }
 
@@ -292,6 +370,27 @@ static void test_edge_cases(void **state)
     assert_int_equal(hits.v[0].variant, 3);
     cs_hits_release(&hits);
     cs_index_free(ix);
+    free(h);
+
+    /* Radii far beyond a substring's width (one table searched at up to
+     * d): the radius left for the tail bits must not wrap around. */
+    rng_state = 4242;
+    n = 200;
+    h = malloc(n * sizeof *h);
+    assert_non_null(h);
+    for (size_t i = 0; i < n; i++)
+        random_hash(&h[i]);
+    cs_hit *expect = malloc((n + 1) * sizeof *expect);
+    assert_non_null(expect);
+    assert_int_equal(cs_index_build_shape(h, n, (cs_index_shape){1, 12, 6}, &ix, NULL),
+                     CLIENTSCAN_OK);
+    static const int big_d[] = {120, 127, 128, 130, 160, 200, 255, 256};
+    for (size_t i = 0; i < sizeof big_d / sizeof big_d[0]; i++) {
+        random_hash(&q);
+        check_query(ix, h, n, &q, big_d[i], expect);
+    }
+    cs_index_free(ix);
+    free(expect);
     free(h);
 
     assert_int_equal(cs_index_build(NULL, 0, CS_INDEX_MAX_TABLES + 1, &ix, NULL),
@@ -489,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_random_lists_equal_linear),
         cmocka_unit_test(test_clustered_lists_equal_linear),
         cmocka_unit_test(test_sorted_lists_equal_linear),
+        cmocka_unit_test(test_skewed_buckets_equal_linear),
         cmocka_unit_test(test_real_hashes_equal_linear),
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_shape_rule),

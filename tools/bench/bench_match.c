@@ -6,7 +6,9 @@
  * memory, and queries per second at d = 31 for single-hash and 8-variant
  * queries through the index and through a linear scan in the same run, with
  * their ratio. One thread, best of three timed runs. Uses only the public
- * API. */
+ * API. Built with -DBENCH_MATCH_LIB it has no main() and exports the list
+ * and query generators and the timing loop, so that bench_match_faiss.cpp
+ * runs the same lists and queries (docs/index.md). */
 #include "clientscan.h"
 
 #include <errno.h>
@@ -18,6 +20,13 @@
 #define MAX_REAL 4096
 #define QUERIES 2048
 #define MIN_SECONDS 0.3
+
+/* Shared with bench_match_faiss.cpp when built with -DBENCH_MATCH_LIB. */
+#ifdef BENCH_MATCH_LIB
+#define BM_EXPORT
+#else
+#define BM_EXPORT static
+#endif
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -45,7 +54,7 @@ static void perturb(clientscan_pdq *h, int bits)
     }
 }
 
-static double now(void)
+BM_EXPORT double bm_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -55,7 +64,7 @@ static double now(void)
 static clientscan_pdq real[MAX_REAL];
 static size_t real_count;
 
-static void load_real(const char *dir)
+BM_EXPORT void bm_load_real(const char *dir)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/haystack.txt", dir);
@@ -92,8 +101,8 @@ static void clustered_hash(size_t i, clientscan_pdq *centre, clientscan_pdq *out
 
 /* Opens the encoding twice, without and with the index, so that the index
  * build time can be told apart from parsing and hashing the file. */
-static clientscan_list *make_list(size_t n, int clustered, double *open_seconds,
-                                  double *index_seconds)
+BM_EXPORT clientscan_list *bm_make_list(size_t n, int clustered, double *open_seconds,
+                                        double *index_seconds)
 {
     clientscan_list_builder *b = NULL;
     clientscan_detail detail;
@@ -126,16 +135,16 @@ static clientscan_list *make_list(size_t n, int clustered, double *open_seconds,
     params.allow_unsigned = 1;
     params.skip_index = 1;
     clientscan_list *list = NULL;
-    double t0 = now();
+    double t0 = bm_now();
     rc = clientscan_list_open_memory(enc, len, &params, &list, &detail);
-    double plain = now() - t0;
+    double plain = bm_now() - t0;
     clientscan_list_close(list);
     list = NULL;
     params.skip_index = 0;
-    t0 = now();
+    t0 = bm_now();
     if (rc == CLIENTSCAN_OK)
         rc = clientscan_list_open_memory(enc, len, &params, &list, &detail);
-    *open_seconds = now() - t0;
+    *open_seconds = bm_now() - t0;
     *index_seconds = *open_seconds - plain;
     free(enc);
     if (rc != CLIENTSCAN_OK) {
@@ -148,7 +157,7 @@ static clientscan_list *make_list(size_t n, int clustered, double *open_seconds,
 /* Query i: a list entry moved 0..40 bits (about three in four match at
  * d = 31); the other seven variants of an 8-variant query are unrelated
  * hashes, as the variants of a real image are. */
-static void make_queries(const clientscan_list *list, clientscan_pdq_result *q, size_t nq)
+BM_EXPORT void bm_make_queries(const clientscan_list *list, clientscan_pdq_result *q, size_t nq)
 {
     size_t n = clientscan_list_count(list);
     for (size_t i = 0; i < nq; i++) {
@@ -179,7 +188,7 @@ static run_result run_once(const clientscan_list *list, const clientscan_pdq_res
     clientscan_match m[64];
     run_result r = {0, 0};
     size_t done = 0;
-    double t0 = now(), t;
+    double t0 = bm_now(), t;
     do {
         size_t found = 0;
         if (clientscan_list_match(list, &q[done % nq], &p, m, 64, &found, NULL, NULL) !=
@@ -190,7 +199,7 @@ static run_result run_once(const clientscan_list *list, const clientscan_pdq_res
         if (done < nq)
             r.found += found;
         done++;
-        t = now() - t0;
+        t = bm_now() - t0;
     } while ((t < MIN_SECONDS || done < min_queries) && done < max_queries);
     r.qps = (double)done / t;
     return r;
@@ -199,7 +208,7 @@ static run_result run_once(const clientscan_list *list, const clientscan_pdq_res
 /* Best of ROUNDS runs: other processes on a shared machine only ever make
  * a run slower, so the fastest is the closest to the code's own speed. */
 #define ROUNDS 3
-static run_result run(const clientscan_list *list, const clientscan_pdq_result *q, size_t nq,
+static run_result run_best(const clientscan_list *list, const clientscan_pdq_result *q, size_t nq,
                       int dihedral, clientscan_match_method method, size_t min_queries,
                       size_t max_queries)
 {
@@ -212,60 +221,93 @@ static run_result run(const clientscan_list *list, const clientscan_pdq_result *
     return best;
 }
 
+#ifdef BENCH_MATCH_LIB
+/* run_best() for the faiss comparison: queries/s, total matches in *found. */
+double bm_run(const clientscan_list *list, const clientscan_pdq_result *q, size_t nq,
+                        int dihedral, clientscan_match_method method, size_t min_queries,
+                        size_t max_queries, size_t *found)
+{
+    run_result r = run_best(list, q, nq, dihedral, method, min_queries, max_queries);
+    *found = r.found;
+    return r.qps;
+}
+#else
 int main(int argc, char **argv)
 {
-    size_t max_n = 10000000;
+    size_t max_n = 10000000, only_n = 0;
+    int kinds = 3; /* bit 0 uniform, bit 1 clustered */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--max-n") == 0 && i + 1 < argc) {
             max_n = (size_t)strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) {
+            only_n = (size_t)strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--lists") == 0 && i + 1 < argc) {
+            i++;
+            kinds = strcmp(argv[i], "uniform") == 0     ? 1
+                    : strcmp(argv[i], "clustered") == 0 ? 2
+                    : strcmp(argv[i], "both") == 0      ? 3
+                                                        : 0;
+            if (!kinds) {
+                fprintf(stderr, "bench_match: --lists: expected uniform, clustered or both\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: bench_match [--max-n N]   (default 10000000)\n");
+            printf("usage: bench_match [--max-n N] [--n N] [--lists uniform|clustered|both]\n"
+                   "  --max-n N  run N = 10^4, 10^5, ... up to N (default 10000000)\n"
+                   "  --n N      run this one N only\n");
             return 0;
         } else {
-            fprintf(stderr, "usage: bench_match [--max-n N]\n");
+            fprintf(stderr,
+                    "usage: bench_match [--max-n N] [--n N] [--lists uniform|clustered|both]\n");
             return 2;
         }
     }
     const char *vec = getenv("CLIENTSCAN_VECTORS");
-    load_real(vec && *vec ? vec : "../shared/pdq-vectors");
+    bm_load_real(vec && *vec ? vec : "../shared/pdq-vectors");
 
     printf("bench_match: one thread, d = %d, queries = list entries moved 0..40 bits\n",
            CLIENTSCAN_PDQ_MATCH_THRESHOLD);
-    printf("faiss: not compared (libfaiss-dev not installed)\n\n");
+    printf("faiss: see make bench-match-faiss (bench_match_faiss.cpp)\n\n");
     printf("open s: parse, digest and index; index s: the index build alone;\n"
            "m/s/b: substrings / substring bits / directory bits (docs/index.md)\n\n");
     printf("%-9s %9s %6s %7s %8s %5s %8s | %10s %10s %6s | %9s %10s %6s\n", "list", "N",
            "open s", "index s", "index MB", "x raw", "m/s/b", "1-hash q/s", "linear q/s",
            "ratio", "8-var q/s", "linear q/s", "ratio");
     static clientscan_pdq_result queries[QUERIES];
-    for (size_t n = 10000; n <= max_n; n *= 10) {
+    for (size_t n = only_n ? only_n : 10000; n <= (only_n ? only_n : max_n); n *= 10) {
         for (int clustered = 0; clustered <= 1; clustered++) {
+            if (!(kinds & (1 << clustered)))
+                continue;
             double open_s = 0, index_s = 0;
-            clientscan_list *list = make_list(n, clustered, &open_s, &index_s);
+            clientscan_list *list = bm_make_list(n, clustered, &open_s, &index_s);
             if (!list)
                 return 1;
             clientscan_index_info info;
             clientscan_list_index_info(list, &info);
-            make_queries(list, queries, QUERIES);
+            bm_make_queries(list, queries, QUERIES);
             /* The linear scan gets as many queries as fit in the time
              * budget; the index runs the same first queries too, so the
              * match counts must agree. */
-            run_result lin1 = run(list, queries, QUERIES, 0, CLIENTSCAN_MATCH_LINEAR, 1, 1000000);
+            run_result lin1 =
+                run_best(list, queries, QUERIES, 0, CLIENTSCAN_MATCH_LINEAR, 1, 1000000);
             size_t lin_nq = (size_t)(lin1.qps * MIN_SECONDS) + 1;
             if (lin_nq > QUERIES)
                 lin_nq = QUERIES;
             run_result idx_check =
-                run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_AUTO, lin_nq, lin_nq);
+                run_best(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_AUTO, lin_nq, lin_nq);
             run_result lin_check =
-                run(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_LINEAR, lin_nq, lin_nq);
+                run_best(list, queries, lin_nq, 0, CLIENTSCAN_MATCH_LINEAR, lin_nq, lin_nq);
             if (idx_check.found != lin_check.found) {
                 fprintf(stderr, "bench_match: index found %zu matches, linear %zu\n",
                         idx_check.found, lin_check.found);
                 return 1;
             }
-            run_result idx1 = run(list, queries, QUERIES, 0, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
-            run_result idx8 = run(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
-            run_result lin8 = run(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_LINEAR, 1, 1000000);
+            run_result idx1 =
+                run_best(list, queries, QUERIES, 0, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
+            run_result idx8 =
+                run_best(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_AUTO, 1, 100000000);
+            run_result lin8 =
+                run_best(list, queries, QUERIES, 1, CLIENTSCAN_MATCH_LINEAR, 1, 1000000);
             char shape[24];
             snprintf(shape, sizeof shape, "%u/%u/%u", info.substrings, info.substring_bits,
                      info.directory_bits);
@@ -282,3 +324,4 @@ int main(int argc, char **argv)
     }
     return 0;
 }
+#endif
