@@ -13,6 +13,7 @@
  * the conformance vectors.
  */
 #include "internal.h"
+#include "pdq_filter.h"
 #include "pdq_internal.h"
 
 #include <math.h>
@@ -23,10 +24,6 @@
 #define COEFFS 16       /* DCT coefficients kept per side */
 #define MIN_SIDE 5      /* smaller images hash to zero, quality 0 */
 #define CLI512_SIDE 512 /* reference CLI's resize target */
-
-static const float luma_r = 0.299f;
-static const float luma_g = 0.587f;
-static const float luma_b = 0.114f;
 
 /* ---------------------------------------------------------------------
  * Streaming Jarosz filter.
@@ -40,12 +37,15 @@ static const float luma_b = 0.114f;
  * the reference's order: each running sum still runs over its whole row or
  * column, adding then subtracting, and each output is sum / count.
  *
- * Speed comes from independence: BLOCK rows are filtered along x together
- * (their running sums interleave, hiding add latency), and the column
- * filters update all columns of a row at once (element-wise, vectorisable).
+ * Rows arrive one at a time and are converted to luma; every 8 are
+ * transposed into a lane-major block, and every CS_PDQ_LANES (16) rows the
+ * block goes through R1, C1 and R2 in one vectorised sweep
+ * (lib/pdq_filter.c). C1 step r adds R1 row r and subtracts R1 row r - win,
+ * so R1 rows live in a ring of win + 16 rows. C2 runs on the 64 sampled
+ * columns of each R2 row as it comes out.
  * ------------------------------------------------------------------- */
 
-#define BLOCK 8 /* rows filtered along x together; lanes are independent */
+enum { LANES = CS_PDQ_LANES };
 
 struct clientscan_pdq_hasher {
     uint32_t rows, cols;
@@ -54,17 +54,22 @@ struct clientscan_pdq_hasher {
     uint32_t pushed;    /* image rows received */
     bool hashable;      /* both sides >= MIN_SIDE */
     bool finished;
+    const cs_pdq_kernels *k;
+    size_t ncols;       /* cols padded to CS_PDQ_COL_ALIGN */
 
-    float *luma_t;      /* [cols][BLOCK]: luma of the current block of rows */
-    uint32_t luma_rows; /* rows in luma_t */
+    float *lum;         /* [8][ncols]: luma of rows awaiting transposition */
+    uint32_t lum_rows;
+    float *lum_t_mem, *lum_t; /* lane-major luma of the current block (padded) */
+    uint32_t block_rows; /* rows of the current block in lum_t */
 
     float *ring1;       /* R1 rows, row-major, a ring of ring1_rows slots */
     uint32_t ring1_rows;
     float *sum1;        /* C1 running sums, one per column */
-    uint32_t c1_step;   /* C1 steps taken (input rows fed, then shrink steps) */
-
-    float *c1_t;        /* [cols][BLOCK]: C1 output rows awaiting R2 */
-    uint32_t c1_rows;
+    float *zeros, *neg_zeros; /* rows of +0.0f / -0.0f: "nothing to subtract / add" */
+    uint32_t c1_step;   /* C1 steps taken (input rows, then shrink steps) */
+    float *c1_t_mem, *c1_t; /* lane-major C1 output of the current block (padded) */
+    float *count_x;     /* [ncols]: samples in the row window of each output column */
+    float r2[LANES][GRID];
 
     uint32_t sample_x[GRID], sample_y[GRID];
     float *ring2;       /* R2 rows at the sampled columns: ring2_rows x GRID */
@@ -94,10 +99,10 @@ static float window_count(int add, int n, int w)
 
 /* Column box filter, one step for all m columns: step r adds input row r
  * (while r < n) then subtracts input row r - w (once r >= w); from
- * r = h - 1 on, each step yields output row r - h + 1 into out (element x at
- * out[x * out_stride]). Returns whether it yielded. */
+ * r = h - 1 on, each step yields output row r - h + 1. Returns whether it
+ * yielded. */
 static bool column_step(float *sum, uint32_t m, const float *in, const float *old, int r, int n,
-                        int w, int h, float *out, size_t out_stride)
+                        int w, int h, float *out)
 {
     if (r < n)
         for (uint32_t x = 0; x < m; x++)
@@ -109,39 +114,8 @@ static bool column_step(float *sum, uint32_t m, const float *in, const float *ol
         return false;
     const float count = window_count(r, n, w);
     for (uint32_t x = 0; x < m; x++)
-        out[x * out_stride] = sum[x] / count;
+        out[x] = sum[x] / count;
     return true;
-}
-
-/* Row box filter of window w (half h) over BLOCK interleaved rows
- * in_t[x][lane] of n samples. With sample == NULL writes every output
- * column o to out[lane][o]; otherwise only columns sample[0..nsamples)
- * (ascending, repeats allowed) to out[lane][j], and stops after the last. */
-static void row_filter(const float *in_t, int n, int w, int h, const uint32_t *sample,
-                       int nsamples, float *const out[BLOCK])
-{
-    float sum[BLOCK] = {0};
-    for (int x = 0; x < h - 1; x++)
-        for (int k = 0; k < BLOCK; k++)
-            sum[k] += in_t[(size_t)x * BLOCK + k];
-    int j = 0;
-    for (int o = 0; o < n && j < nsamples; o++) {
-        const int add = o + h - 1, sub = add - w;
-        if (add < n)
-            for (int k = 0; k < BLOCK; k++)
-                sum[k] += in_t[(size_t)add * BLOCK + k];
-        if (sub >= 0)
-            for (int k = 0; k < BLOCK; k++)
-                sum[k] -= in_t[(size_t)sub * BLOCK + k];
-        if (sample && sample[j] != (uint32_t)o)
-            continue;
-        const float count = window_count(add, n, w);
-        do {
-            for (int k = 0; k < BLOCK; k++)
-                out[k][j] = sum[k] / count;
-            j++;
-        } while (sample && j < nsamples && sample[j] == (uint32_t)o);
-    }
 }
 
 /* C2 output row q: copy it to every grid row that samples image row q. */
@@ -161,66 +135,101 @@ static void c2_step(clientscan_pdq_hasher *h, const float *r2_row)
     const float *old =
         r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * GRID : NULL;
     float out[GRID];
-    if (column_step(h->sum2, GRID, slot, old, r, (int)h->rows, h->win_y, h->half_y, out, 1))
+    if (column_step(h->sum2, GRID, slot, old, r, (int)h->rows, h->win_y, h->half_y, out))
         emit_grid_rows(h, r - h->half_y + 1, out);
 }
 
-/* R2 over the C1 rows gathered in c1_t, then each result row into C2. */
-static void flush_c1_rows(clientscan_pdq_hasher *h)
+static float *ring1_row(const clientscan_pdq_hasher *h, uint32_t r)
 {
-    if (h->c1_rows == 0)
-        return;
-    float r2[BLOCK][GRID];
-    float *out[BLOCK];
-    for (int k = 0; k < BLOCK; k++)
-        out[k] = r2[k];
-    row_filter(h->c1_t, (int)h->cols, h->win_x, h->half_x, h->sample_x, GRID, out);
-    for (uint32_t k = 0; k < h->c1_rows; k++)
-        c2_step(h, r2[k]);
-    h->c1_rows = 0;
+    return h->ring1 + (size_t)(r % h->ring1_rows) * h->ncols;
 }
 
-/* One C1 step; its input row (R1 row r) is already in the ring unless r is
- * past the last row (the shrinking tail). */
-static void c1_step(clientscan_pdq_hasher *h)
+/* The next LANES C1 steps, with R1 first when a block of luma is waiting,
+ * then R2 and C2 on the C1 rows those steps yield. */
+static void run_block(clientscan_pdq_hasher *h, bool with_r1)
 {
-    const int r = (int)h->c1_step++;
-    const float *in = h->ring1 + (size_t)(r % (int)h->ring1_rows) * h->cols;
-    const float *old =
-        r >= h->win_y ? h->ring1 + (size_t)((r - h->win_y) % (int)h->ring1_rows) * h->cols
-                      : NULL;
-    if (column_step(h->sum1, h->cols, in, old, r, (int)h->rows, h->win_y, h->half_y,
-                    h->c1_t + h->c1_rows, BLOCK) &&
-        ++h->c1_rows == BLOCK)
-        flush_c1_rows(h);
+    const uint32_t r0 = h->c1_step; /* == first row of the luma block */
+    const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
+    cs_pdq_block b = {
+        .n = h->cols, .ncols = h->ncols, .w = h->win_x, .h = h->half_x,
+        .count_x = h->count_x, .sample_x = h->sample_x,
+        .lum_t = with_r1 ? h->lum_t : NULL,
+        .sum1 = h->sum1, .c1_t = h->c1_t, .r2 = h->r2,
+    };
+    for (uint32_t k = 0; k < LANES; k++) {
+        const uint32_t r = r0 + k;
+        b.r1_rows[k] = ring1_row(h, r);
+        b.c1_add[k] = r < h->rows ? ring1_row(h, r) : h->neg_zeros;
+        b.c1_sub[k] = r >= (uint32_t)h->win_y ? ring1_row(h, r - (uint32_t)h->win_y) : h->zeros;
+        /* Steps past the last one are computed but never used: divide by 1. */
+        b.c1_count[k] = r < steps ? window_count((int)r, (int)h->rows, h->win_y) : 1.0f;
+    }
+    h->k->block(&b);
+    for (uint32_t k = 0; k < LANES; k++) {
+        const uint32_t r = r0 + k;
+        if (r + 1 >= (uint32_t)h->half_y && r < steps)
+            c2_step(h, h->r2[k]);
+    }
+    h->c1_step += LANES;
+    h->block_rows = 0;
 }
 
-/* R1 over the buffered luma rows into the ring, then C1 over each. */
+/* Transposes the buffered luma rows into their half of the block. */
 static void flush_luma_rows(clientscan_pdq_hasher *h)
 {
-    if (h->luma_rows == 0)
+    if (h->lum_rows == 0)
         return;
-    const uint32_t first = h->pushed - h->luma_rows;
-    float *out[BLOCK];
-    for (uint32_t k = 0; k < BLOCK; k++) {
-        /* Unused lanes of a short last block write into a spare ring slot. */
-        uint32_t row = first + (k < h->luma_rows ? k : h->luma_rows);
-        out[k] = h->ring1 + (size_t)(row % h->ring1_rows) * h->cols;
-    }
-    row_filter(h->luma_t, (int)h->cols, h->win_x, h->half_x, NULL, (int)h->cols, out);
-    for (uint32_t k = 0; k < h->luma_rows; k++)
-        c1_step(h);
-    h->luma_rows = 0;
+    const float *rows[8];
+    for (size_t k = 0; k < 8; k++)
+        rows[k] = h->lum + k * h->ncols; /* rows past lum_rows: stale, unused lanes */
+    h->k->transpose_in(rows, h->ncols, h->lum_t, h->block_rows >= 8);
+    h->block_rows += h->lum_rows;
+    h->lum_rows = 0;
+    if (h->block_rows == LANES)
+        run_block(h, true);
 }
 
 static void hasher_destroy(clientscan_pdq_hasher *h)
 {
-    free(h->luma_t);
+    free(h->lum);
+    free(h->lum_t_mem);
     free(h->ring1);
     free(h->sum1);
-    free(h->c1_t);
+    free(h->zeros);
+    free(h->neg_zeros);
+    free(h->c1_t_mem);
+    free(h->count_x);
     free(h->ring2);
     free(h);
+}
+
+/* n x m floats, 64-byte aligned, every one set to fill; NULL on overflow or
+ * when out of memory. */
+static float *alloc_floats(size_t n, size_t m, float fill)
+{
+    size_t count, bytes;
+    if (!cs_mul_size(n, m, &count) || !cs_mul_size(count, sizeof(float), &bytes) ||
+        !cs_add_size(bytes, 63, &bytes))
+        return NULL;
+    float *p = aligned_alloc(64, bytes & ~(size_t)63);
+    if (p)
+        for (size_t i = 0; i < count; i++)
+            p[i] = fill;
+    return p;
+}
+
+/* A lane-major block buffer: w columns of +0 before column 0 (what a sum
+ * subtracts before the row starts), -0 from there on (what it adds past
+ * the row's end, and the initial content). */
+static float *alloc_lane_major(const clientscan_pdq_hasher *h, float **base)
+{
+    const size_t front = (size_t)h->win_x, total = front + h->ncols + (size_t)h->half_x;
+    *base = alloc_floats(total, LANES, -0.0f);
+    if (!*base)
+        return NULL;
+    for (size_t i = 0; i < front * LANES; i++)
+        (*base)[i] = 0.0f;
+    return *base + front * LANES;
 }
 
 int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_hasher **out,
@@ -229,7 +238,7 @@ int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_ha
     if (!out)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher pointer");
     *out = NULL;
-    if (width == 0 || height == 0 || width > INT32_MAX / BLOCK || height > INT32_MAX / 2)
+    if (width == 0 || height == 0 || width > INT32_MAX / LANES || height > INT32_MAX / 2)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "cannot hash a %ux%u image", width,
                        height);
     clientscan_pdq_hasher *h = calloc(1, sizeof *h);
@@ -237,55 +246,67 @@ int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_ha
         return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a hasher");
     h->rows = height;
     h->cols = width;
+    h->k = cs_pdq_kernels_best();
     h->hashable = height >= MIN_SIDE && width >= MIN_SIDE;
     if (h->hashable) {
         h->win_x = jarosz_window(width);
         h->half_x = (h->win_x + 2) / 2;
         h->win_y = jarosz_window(height);
         h->half_y = (h->win_y + 2) / 2;
-        /* R1 rows r - win_y .. r stay readable while a block of BLOCK rows,
-         * plus one spare slot for unused lanes, is written ahead. */
-        h->ring1_rows = (uint32_t)h->win_y + BLOCK + 1;
+        h->ncols = ((size_t)width + CS_PDQ_COL_ALIGN - 1) / CS_PDQ_COL_ALIGN * CS_PDQ_COL_ALIGN;
+        /* R1 rows r - win_y .. r + LANES - 1 are in use during a block. */
+        h->ring1_rows = (uint32_t)h->win_y + LANES;
         h->ring2_rows = (uint32_t)h->win_y + 1;
         for (int i = 0; i < GRID; i++) {
             h->sample_y[i] = (uint32_t)(((i + 0.5) * height) / GRID);
             h->sample_x[i] = (uint32_t)(((i + 0.5) * width) / GRID);
         }
-        h->luma_t = calloc((size_t)width * BLOCK, sizeof(float));
-        h->c1_t = calloc((size_t)width * BLOCK, sizeof(float));
-        h->sum1 = calloc(width, sizeof(float));
-        h->ring1 = calloc((size_t)h->ring1_rows * width, sizeof(float));
-        h->ring2 = calloc((size_t)h->ring2_rows * GRID, sizeof(float));
-        if (!h->luma_t || !h->c1_t || !h->sum1 || !h->ring1 || !h->ring2) {
+        /* Luma rows end in -0 padding: transposed, it is what R1 adds past the end. */
+        h->lum = alloc_floats(8, h->ncols, -0.0f);
+        h->lum_t = alloc_lane_major(h, &h->lum_t_mem);
+        h->c1_t = alloc_lane_major(h, &h->c1_t_mem);
+        h->ring1 = alloc_floats(h->ring1_rows, h->ncols, 0.0f);
+        h->sum1 = alloc_floats(1, h->ncols, 0.0f);
+        h->zeros = alloc_floats(1, h->ncols, 0.0f);
+        h->neg_zeros = alloc_floats(1, h->ncols, -0.0f);
+        h->count_x = alloc_floats(1, h->ncols, 1.0f);
+        h->ring2 = alloc_floats(h->ring2_rows, GRID, 0.0f);
+        if (!h->lum || !h->lum_t || !h->c1_t || !h->ring1 || !h->sum1 || !h->zeros ||
+            !h->neg_zeros || !h->count_x || !h->ring2) {
             hasher_destroy(h);
             return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate hasher buffers");
         }
+        for (uint32_t o = 0; o < width; o++)
+            h->count_x[o] = window_count((int)o + h->half_x - 1, (int)width, h->win_x);
     }
     *out = h;
     return CLIENTSCAN_OK;
 }
 
-int clientscan_pdq_hasher_push(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t channels)
+void cs_pdq_hasher_use_kernels(clientscan_pdq_hasher *h, const cs_pdq_kernels *k)
 {
-    if (!h || !row || (channels != 1 && channels != 3) || h->finished || h->pushed >= h->rows)
+    if (h && k && h->pushed == 0)
+        h->k = k;
+}
+
+int cs_pdq_hasher_push_pixels(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t bpp)
+{
+    if (!h || !row || (bpp != 1 && bpp != 3 && bpp != 4) || h->finished || h->pushed >= h->rows)
         return CLIENTSCAN_E_INVALID_ARGUMENT;
     h->pushed++;
     if (!h->hashable)
         return CLIENTSCAN_OK;
-    float *dst = h->luma_t + h->luma_rows;
-    if (channels == 1) {
-        for (uint32_t x = 0; x < h->cols; x++)
-            dst[(size_t)x * BLOCK] = (float)row[x];
-    } else {
-        for (uint32_t x = 0; x < h->cols; x++) {
-            const uint8_t *p = row + (size_t)x * 3;
-            dst[(size_t)x * BLOCK] =
-                luma_r * (float)p[0] + luma_g * (float)p[1] + luma_b * (float)p[2];
-        }
-    }
-    if (++h->luma_rows == BLOCK)
+    h->k->luma(row, bpp, h->lum + (size_t)h->lum_rows * h->ncols, h->cols);
+    if (++h->lum_rows == 8)
         flush_luma_rows(h);
     return CLIENTSCAN_OK;
+}
+
+int clientscan_pdq_hasher_push(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t channels)
+{
+    if (channels != 1 && channels != 3)
+        return CLIENTSCAN_E_INVALID_ARGUMENT;
+    return cs_pdq_hasher_push_pixels(h, row, channels);
 }
 
 /* Counts significant gradients between neighbours of the 64x64 image: each
@@ -444,10 +465,11 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
     if (!h->hashable)
         return CLIENTSCAN_OK; /* reference: all-zero hash, quality 0 */
     flush_luma_rows(h);
+    if (h->block_rows > 0)
+        run_block(h, true); /* the last, partial block of rows */
     const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
     while (h->c1_step < steps)
-        c1_step(h);
-    flush_c1_rows(h);
+        run_block(h, false);
     while (h->c2_step < steps)
         c2_step(h, NULL);
     if (h->grid_row != GRID)
@@ -470,17 +492,17 @@ static uint32_t nearest_source(uint32_t i, uint32_t n_in, uint32_t n_out)
     return (uint32_t)(((uint64_t)i * n_in) / n_out);
 }
 
-int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t channels,
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t bpp,
                        clientscan_pdq_mode mode, clientscan_detail *detail)
 {
     memset(f, 0, sizeof *f);
     if (mode != CLIENTSCAN_PDQ_MODE_FULL && mode != CLIENTSCAN_PDQ_MODE_CLI512)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "unknown PDQ mode %d", (int)mode);
-    if (channels != 1 && channels != 3)
-        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "%u channels", channels);
+    if (bpp != 1 && bpp != 3 && bpp != 4)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "%u bytes per pixel", bpp);
     f->src_width = width;
     f->src_height = height;
-    f->channels = channels;
+    f->bpp = bpp;
     f->resample = mode == CLIENTSCAN_PDQ_MODE_CLI512 &&
                   (width > CLI512_SIDE || height > CLI512_SIDE);
     /* aspect ratio not kept, as in the reference CLI */
@@ -492,16 +514,16 @@ int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32
 int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row)
 {
     if (!f->resample)
-        return clientscan_pdq_hasher_push(f->hasher, row, f->channels);
+        return cs_pdq_hasher_push_pixels(f->hasher, row, f->bpp);
     /* Emit every output row that samples this source row (rows come in order). */
-    const uint32_t ch = f->channels;
+    const uint32_t ch = f->bpp;
     int rc = CLIENTSCAN_OK;
     while (rc == CLIENTSCAN_OK && f->next_row < f->height &&
            nearest_source(f->next_row, f->src_height, f->height) == src_y) {
         for (uint32_t x = 0; x < f->width; x++)
             memcpy(f->row + x * ch, row + (size_t)nearest_source(x, f->src_width, f->width) * ch,
                    ch);
-        rc = clientscan_pdq_hasher_push(f->hasher, f->row, ch);
+        rc = cs_pdq_hasher_push_pixels(f->hasher, f->row, ch);
         f->next_row++;
     }
     return rc;

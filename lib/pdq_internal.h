@@ -19,19 +19,30 @@ void cs_pdq_dihedral_coefficients(const float c[16][16], clientscan_dihedral whi
 void cs_pdq_hash_from_coefficients(const float c[16][16], bool dihedral,
                                    clientscan_pdq hashes[CLIENTSCAN_DIHEDRAL_COUNT]);
 
+/* clientscan_pdq_hasher_push() that also takes bpp 4: RGBX rows, X ignored
+ * (what libjpeg-turbo writes fastest, and what SIMD converts to luma best). */
+int cs_pdq_hasher_push_pixels(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t bpp);
+
+/* Makes a fresh hasher (no rows pushed yet) use the given kernel set from
+ * cs_pdq_kernels_all() instead of the fastest one: tests check that every
+ * set gives the same bits. */
+struct cs_pdq_kernels;
+void cs_pdq_hasher_use_kernels(clientscan_pdq_hasher *h, const struct cs_pdq_kernels *k);
+
 /* Feeds the rows of a width x height image, top to bottom, to a hasher in
  * the given mode (resampling to 512x512 on the fly for CLI512). Shared by
  * clientscan_pdq_hash_image() and the streaming decode-and-hash path. */
 typedef struct cs_pdq_feeder {
     clientscan_pdq_hasher *hasher;
-    uint32_t src_width, src_height, channels;
+    uint32_t src_width, src_height;
+    uint32_t bpp;           /* bytes per pixel: 1 grey, 3 RGB, 4 RGBX */
     uint32_t width, height; /* what is hashed */
     bool resample;
     uint32_t next_row;      /* next output row when resampling */
-    uint8_t row[512 * 3];
+    uint8_t row[512 * 4];
 } cs_pdq_feeder;
 
-int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t channels,
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t bpp,
                        clientscan_pdq_mode mode, clientscan_detail *detail);
 int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row);
 /* Hashes and frees the hasher. */

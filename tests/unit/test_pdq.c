@@ -2,6 +2,7 @@
  * distance, edge sizes. Reference conformance lives in tests/conformance. */
 #include "support.h"
 
+#include "pdq_filter.h"
 #include "pdq_internal.h"
 
 #include <math.h>
@@ -146,32 +147,71 @@ static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
     cs_pdq_hash_from_coefficients((const float(*)[16])c, true, res->hash);
 }
 
+/* Hashes img through a hasher forced onto one kernel set, rows pushed one
+ * at a time, all eight variants. */
+static void hash_with_kernels(const clientscan_image *img, const cs_pdq_kernels *k,
+                              clientscan_pdq_result *res)
+{
+    clientscan_pdq_hasher *h = NULL;
+    assert_int_equal(clientscan_pdq_hasher_new(img->width, img->height, &h, NULL), CLIENTSCAN_OK);
+    cs_pdq_hasher_use_kernels(h, k);
+    for (uint32_t y = 0; y < img->height; y++)
+        assert_int_equal(clientscan_pdq_hasher_push(h, img->pixels + y * img->stride, img->channels),
+                         CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 1, res, NULL), CLIENTSCAN_OK);
+    clientscan_pdq_hasher_free(h);
+}
+
+/* One size against the oracle: the default path and every kernel set. */
+static void check_against_oracle(uint32_t w, uint32_t h, bool grey, const cs_pdq_kernels *const *kernels,
+                                 size_t nkernels)
+{
+    clientscan_image img = make_picture(w, h);
+    if (grey) {
+        for (uint32_t y = 0; y < img.height; y++)
+            for (uint32_t x = 0; x < img.width; x++)
+                img.pixels[y * img.stride + x] = img.pixels[y * img.stride + 3 * x + 1];
+        img.channels = 1;
+    }
+    clientscan_pdq_result want, got;
+    oracle_hash(&img, &want);
+    assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &got, NULL),
+                     CLIENTSCAN_OK);
+    if (memcmp(&want, &got, sizeof want) != 0)
+        fail_msg("%ux%u (%u channels): streaming hash differs from the oracle", img.width,
+                 img.height, img.channels);
+    /* Every kernel set built in (portable C, SSE2, AVX2), not only the fastest. */
+    for (size_t k = 0; k < nkernels; k++) {
+        hash_with_kernels(&img, kernels[k], &got);
+        if (memcmp(&want, &got, sizeof want) != 0)
+            fail_msg("%ux%u (%u channels): %s kernels differ from the oracle", img.width,
+                     img.height, img.channels, kernels[k]->name);
+    }
+    free(img.pixels);
+}
+
 static void test_streaming_filter_matches_full_buffer_oracle(void **state)
 {
     (void)state;
     const uint32_t sides[] = {5, 6, 7, 9, 17, 63, 64, 65, 127, 128, 129, 130, 200, 255, 257, 383, 520, 1031};
     const size_t n = sizeof sides / sizeof sides[0];
+    const cs_pdq_kernels *kernels[8];
+    const size_t nkernels = cs_pdq_kernels_all(kernels, 8);
+    assert_true(nkernels >= 1);
     int checked = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j += 1 + (i % 3)) {
-            clientscan_image img = make_picture(sides[j], sides[i]);
-            if ((i + j) % 2) { /* grey half of the time */
-                for (uint32_t y = 0; y < img.height; y++)
-                    for (uint32_t x = 0; x < img.width; x++)
-                        img.pixels[y * img.stride + x] = img.pixels[y * img.stride + 3 * x + 1];
-                img.channels = 1;
-            }
-            clientscan_pdq_result want, got;
-            oracle_hash(&img, &want);
-            assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &got, NULL),
-                             CLIENTSCAN_OK);
-            if (memcmp(&want, &got, sizeof want) != 0)
-                fail_msg("%ux%u (%u channels): streaming hash differs from the oracle", img.width,
-                         img.height, img.channels);
-            free(img.pixels);
+            check_against_oracle(sides[j], sides[i], (i + j) % 2, kernels, nkernels);
             checked++;
         }
-    print_message("%d image sizes bit-identical to the full-buffer oracle\n", checked);
+    /* Photo-sized windows (32 x 24 at 4032 x 3024) on thin strips, and
+     * widths that are not a multiple of the 8-column vector chunks. */
+    const uint32_t big[][2] = {{4032, 37}, {37, 3024}, {4095, 301}, {301, 4097}};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++, checked++)
+        check_against_oracle(big[i][0], big[i][1], i % 2, kernels, nkernels);
+    print_message("%d image sizes bit-identical to the full-buffer oracle, with each of %zu "
+                  "kernel sets (%s ... %s)\n",
+                  checked, nkernels, kernels[0]->name, kernels[nkernels - 1]->name);
 }
 
 static void test_hasher_rejects_misuse(void **state)

@@ -63,7 +63,7 @@ static double median(double *v, int n)
 }
 
 /* Runs argv with stdout to /dev/null; returns wall seconds, or -1. */
-static double run_process(char *const argv[], long *maxrss_kb)
+static double run_process(char *const argv[], long *maxrss_kb, double *cpu)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -84,15 +84,21 @@ static double run_process(char *const argv[], long *maxrss_kb)
     posix_spawn_file_actions_destroy(&fa);
     if (maxrss_kb)
         *maxrss_kb = ru.ru_maxrss;
+    if (cpu)
+        *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     return t;
 }
 
-static double time_process(char *const argv[], int reps)
+/* Median wall time; *cpu_out (if given) the median user+system CPU time. */
+static double time_process(char *const argv[], int reps, double *cpu_out)
 {
-    double t[64];
+    double t[64], cpu[64];
     for (int i = 0; i < reps; i++)
-        if ((t[i] = run_process(argv, NULL)) < 0)
+        if ((t[i] = run_process(argv, NULL, &cpu[i])) < 0)
             return -1;
+    if (cpu_out)
+        *cpu_out = median(cpu, reps);
     return median(t, reps);
 }
 
@@ -135,9 +141,19 @@ static double images_per_second(const work *w, int threads)
     return threads * w->iterations / (now() - t0);
 }
 
-static double time_in_process(const work *w, int reps, bool hash_only)
+/* CPU time of the calling thread: on a shared machine wall time includes
+ * waiting for a core, CPU time does not. */
+static double thread_cpu(void)
 {
-    double t[64];
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Median wall time; *cpu_out gets the median CPU time of the same runs. */
+static double time_in_process(const work *w, int reps, bool hash_only, double *cpu_out)
+{
+    double t[64], cpu[64];
     clientscan_image img = {0};
     if (hash_only) {
         clientscan_decode_params p = {.jpeg_min_side = w->min_side};
@@ -146,14 +162,16 @@ static double time_in_process(const work *w, int reps, bool hash_only)
     }
     for (int i = 0; i < reps; i++) {
         clientscan_pdq_result r;
-        double t0 = now();
+        double c0 = thread_cpu(), t0 = now();
         if (hash_only)
             clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 0, &r, NULL);
         else if (hash_bytes(w, &r) != CLIENTSCAN_OK)
             return -1;
         t[i] = now() - t0;
+        cpu[i] = thread_cpu() - c0;
     }
     clientscan_image_release(&img);
+    *cpu_out = median(cpu, reps);
     return median(t, reps);
 }
 
@@ -202,14 +220,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_hash: --reps must be 1..64\n");
         return 2;
     }
-    if (run_process((char *[]){"djpeg", "-version", NULL}, NULL) < 0)
+    if (run_process((char *[]){"djpeg", "-version", NULL}, NULL, NULL) < 0)
         fprintf(stderr, "bench_hash: djpeg not found (apt-get install libjpeg-turbo-progs); "
                         "JPEG baselines omitted\n");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("bench_hash: median of %d runs; %ld CPUs; times in ms\n\n", reps, cpus);
-    printf("%-12s %9s %6s | %7s %7s %7s %7s | %7s %7s %7s %7s | %6s %6s %6s %6s | %7s %7s | %6s %6s %6s\n",
-           "class", "size", "scale", "djpeg", "cli", "decode", "hash", "exact", "djpeg/s", "fast",
-           "cli-f", "ex1t/s", "ex2t/s", "fa1t/s", "fa2t/s", "rssEx", "rssFa", "hash%", "cli/dj",
+    printf("%-12s %9s %6s | %7s %7s %7s %7s %7s | %7s %7s %7s %7s %7s | %6s %6s %6s %6s | %7s %7s | "
+           "%6s %6s %6s\n",
+           "class", "size", "scale", "djpeg", "cli", "decode", "hash", "hashcpu", "exact", "excpu",
+           "djpeg/s", "fast", "cli-f", "ex1t/s", "ex2t/s", "fa1t/s", "fa2t/s", "rssEx", "rssFa", "hash%", "cli/dj",
            "fast/dj");
     /* Peak RSS of the CLI first, while this process is still small: a
      * spawned child's high-water mark starts from its parent's resident size
@@ -220,8 +239,8 @@ int main(int argc, char **argv)
         char path[4096];
         snprintf(path, sizeof path, "%s/images/%s", vectors, classes[c].relpath);
         rss[c][0] = rss[c][1] = -1;
-        run_process((char *[]){(char *)cli, "hash", path, NULL}, &rss[c][0]);
-        run_process((char *[]){(char *)cli, "hash", "--fast", path, NULL}, &rss[c][1]);
+        run_process((char *[]){(char *)cli, "hash", path, NULL}, &rss[c][0], NULL);
+        run_process((char *[]){(char *)cli, "hash", "--fast", path, NULL}, &rss[c][1], NULL);
     }
     int measured = 0;
     for (size_t c = 0; c < NCLASSES; c++) {
@@ -263,18 +282,22 @@ int main(int argc, char **argv)
         clientscan_image_release(&probe_full);
         clientscan_image_release(&probe_fast);
 
-        double djpeg = -1, djpeg_s = -1;
+        double djpeg = -1, djpeg_s = -1, djpeg_cpu = -1, cli_cpu = -1;
         if (is_jpeg) {
-            djpeg = time_process((char *[]){"djpeg", "-outfile", "/dev/null", path, NULL}, reps);
+            djpeg = time_process((char *[]){"djpeg", "-outfile", "/dev/null", path, NULL}, reps,
+                                 &djpeg_cpu);
             djpeg_s = time_process(
-                (char *[]){"djpeg", "-scale", scale_arg, "-outfile", "/dev/null", path, NULL}, reps);
+                (char *[]){"djpeg", "-scale", scale_arg, "-outfile", "/dev/null", path, NULL}, reps,
+                NULL);
         }
-        double cli_exact = time_process((char *[]){(char *)cli, "hash", path, NULL}, reps);
-        double cli_fast = time_process((char *[]){(char *)cli, "hash", "--fast", path, NULL}, reps);
+        double cli_exact = time_process((char *[]){(char *)cli, "hash", path, NULL}, reps, &cli_cpu);
+        double cli_fast =
+            time_process((char *[]){(char *)cli, "hash", "--fast", path, NULL}, reps, NULL);
         double decode = time_decode_only(&exact, reps);
-        double hash = time_in_process(&exact, reps, true);
-        double e2e_exact = time_in_process(&exact, reps, false);
-        double e2e_fast = time_in_process(&fast, reps, false);
+        double hash_cpu, exact_cpu, fast_cpu;
+        double hash = time_in_process(&exact, reps, true, &hash_cpu);
+        double e2e_exact = time_in_process(&exact, reps, false, &exact_cpu);
+        double e2e_fast = time_in_process(&fast, reps, false, &fast_cpu);
         /* about a second of work per throughput figure */
         int iters = e2e_exact > 0 ? (int)(0.5 / e2e_exact) + 1 : 1;
         exact.iterations = iters;
@@ -290,20 +313,29 @@ int main(int argc, char **argv)
             snprintf(djs, sizeof djs, "%.1f", djpeg_s * 1e3);
             snprintf(fastratio, sizeof fastratio, "%.2f", cli_fast / djpeg_s);
         }
-        printf("%-12s %9s %6s | %7s %7.1f %7.1f %7.1f | %7.1f %7s %7.1f %7.1f | %6.1f "
+        printf("%-12s %9s %6s | %7s %7.1f %7.1f %7.1f %7.1f | %7.1f %7.1f %7s %7.1f %7.1f | %6.1f "
                "%6.1f %6.1f %6.1f | %6.1fM %6.1fM | %5.1f%% %6.2f %6s\n",
                classes[c].label, size, is_jpeg ? scale : "-", dj, cli_exact * 1e3,
-               decode * 1e3, hash * 1e3, e2e_exact * 1e3, djs, e2e_fast * 1e3,
+               decode * 1e3, hash * 1e3, hash_cpu * 1e3, e2e_exact * 1e3, exact_cpu * 1e3, djs,
+               e2e_fast * 1e3,
                cli_fast * 1e3, ex1, ex2, fa1, fa2, rss_exact / 1024.0,
                rss_fast / 1024.0, 100.0 * hash / base, cli_exact / base, fastratio);
+        /* The same ratios in CPU time, which waiting for a busy core does not inflate. */
+        if (is_jpeg)
+            printf("%-12s cpu ms: djpeg %.1f, cli %.1f (%.2fx), hash %.1f (%.1f%% of djpeg), "
+                   "in-process exact %.1f (%.2fx)\n",
+                   "", djpeg_cpu * 1e3, cli_cpu * 1e3, cli_cpu / djpeg_cpu, hash_cpu * 1e3,
+                   100.0 * hash_cpu / djpeg_cpu, exact_cpu * 1e3, exact_cpu / djpeg_cpu);
         fflush(stdout);
         free(data);
         measured++;
     }
     printf("\ncolumns: djpeg = djpeg full decode (process); cli = `clientscan hash` exact (process);\n"
-           "decode = in-process decode; hash = PDQ stage on decoded pixels; exact/fast = in-process\n"
-           "decode+hash; djpeg/s = djpeg -scale at fast mode's scale; cli-f = `clientscan hash --fast`;\n"
+           "decode = in-process decode; hash = PDQ stage on decoded pixels (hashcpu: its thread CPU\n"
+           "time); exact/fast = in-process decode+hash (excpu: CPU time); djpeg/s = djpeg -scale at\n"
+           "fast mode's scale; cli-f = `clientscan hash --fast`;\n"
            "exNt/s, faNt/s = images/s exact/fast with N threads; rss = peak RSS of the CLI process;\n"
-           "hash%% = hash / djpeg (PNG: / decode); cli/dj = cli / djpeg; fast/dj = cli-f / djpeg -scale.\n");
+           "hash%% = hash / djpeg (PNG: / decode); cli/dj = cli / djpeg; fast/dj = cli-f / djpeg -scale.\n"
+           "cpu ms: user+system CPU time of the processes, thread CPU time in-process.\n");
     return measured > 0 ? 0 : 1;
 }

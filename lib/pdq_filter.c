@@ -1,0 +1,408 @@
+/* PDQ filter kernels: one template (lib/pdq_filter_body.h) instantiated for
+ * portable C, SSE2 and AVX2, the fastest chosen at run time.
+ *
+ * Exactness: each v_ operation below is a single IEEE float operation per
+ * lane (add, sub, mul, div, exact int->float conversion, or data movement),
+ * and the build forbids contraction (-ffp-contract=off), so every lane of
+ * every instantiation computes what the scalar reference computes. The
+ * AVX2 path is not a different algorithm: it is the SSE2 one, 8 lanes wide.
+ */
+#include "pdq_filter.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static const float luma_r = 0.299f;
+static const float luma_g = 0.587f;
+static const float luma_b = 0.114f;
+
+/* The reference's luma, (0.299 R + 0.587 G) + 0.114 B in float; grey as is. */
+static inline float luma_pixel(const uint8_t *p, uint32_t bpp)
+{
+    if (bpp == 1)
+        return (float)p[0];
+    return luma_r * (float)p[0] + luma_g * (float)p[1] + luma_b * (float)p[2];
+}
+
+/* ------------------------------------------------------------ portable C */
+
+typedef struct {
+    float v[8];
+} vec8;
+
+static inline vec8 gen_load(const float *p)
+{
+    vec8 r;
+    memcpy(r.v, p, sizeof r.v);
+    return r;
+}
+static inline void gen_store(float *p, vec8 a)
+{
+    memcpy(p, a.v, sizeof a.v);
+}
+static inline vec8 gen_set1(float f)
+{
+    vec8 r;
+    for (int i = 0; i < 8; i++)
+        r.v[i] = f;
+    return r;
+}
+#define GEN_OP(name, op)                                                                          \
+    static inline vec8 name(vec8 a, vec8 b)                                                       \
+    {                                                                                             \
+        for (int i = 0; i < 8; i++)                                                               \
+            a.v[i] = a.v[i] op b.v[i];                                                            \
+        return a;                                                                                 \
+    }
+GEN_OP(gen_add, +)
+GEN_OP(gen_sub, -)
+GEN_OP(gen_div, /)
+#undef GEN_OP
+static inline void gen_transpose(vec8 r[8])
+{
+    vec8 t[8];
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 8; k++)
+            t[i].v[k] = r[k].v[i];
+    memcpy(r, t, sizeof t);
+}
+static inline vec8 gen_luma3(const uint8_t *p)
+{
+    vec8 r;
+    for (int i = 0; i < 8; i++)
+        r.v[i] = luma_pixel(p + 3 * i, 3);
+    return r;
+}
+static inline vec8 gen_luma4(const uint8_t *p)
+{
+    vec8 r;
+    for (int i = 0; i < 8; i++)
+        r.v[i] = luma_pixel(p + 4 * i, 3);
+    return r;
+}
+static inline vec8 gen_grey(const uint8_t *p)
+{
+    vec8 r;
+    for (int i = 0; i < 8; i++)
+        r.v[i] = (float)p[i];
+    return r;
+}
+
+#define V vec8
+#define v_load gen_load
+#define v_store gen_store
+#define v_set1 gen_set1
+#define v_add gen_add
+#define v_sub gen_sub
+#define v_div gen_div
+#define v_transpose gen_transpose
+#define v_luma3 gen_luma3
+#define V_LUMA3_READ 8
+#define v_luma4 gen_luma4
+#define v_grey gen_grey
+#define KATTR
+#define NAME(x) generic_##x
+#include "pdq_filter_body.h"
+#undef V
+#undef v_load
+#undef v_store
+#undef v_set1
+#undef v_add
+#undef v_sub
+#undef v_div
+#undef v_transpose
+#undef v_luma3
+#undef V_LUMA3_READ
+#undef v_luma4
+#undef v_grey
+#undef KATTR
+#undef NAME
+
+static const cs_pdq_kernels generic_kernels = {"c", generic_luma, generic_transpose_in,
+                                               generic_block};
+
+/* ------------------------------------------------------------ SSE2 */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define CS_PDQ_SSE2 1
+#include <emmintrin.h>
+
+/* 8 lanes as two 4-lane halves. */
+typedef struct {
+    __m128 lo, hi;
+} sse8;
+
+static inline sse8 sse_load(const float *p)
+{
+    return (sse8){_mm_loadu_ps(p), _mm_loadu_ps(p + 4)};
+}
+static inline void sse_store(float *p, sse8 a)
+{
+    _mm_storeu_ps(p, a.lo);
+    _mm_storeu_ps(p + 4, a.hi);
+}
+static inline sse8 sse_set1(float f)
+{
+    return (sse8){_mm_set1_ps(f), _mm_set1_ps(f)};
+}
+static inline sse8 sse_add(sse8 a, sse8 b)
+{
+    return (sse8){_mm_add_ps(a.lo, b.lo), _mm_add_ps(a.hi, b.hi)};
+}
+static inline sse8 sse_sub(sse8 a, sse8 b)
+{
+    return (sse8){_mm_sub_ps(a.lo, b.lo), _mm_sub_ps(a.hi, b.hi)};
+}
+static inline sse8 sse_div(sse8 a, sse8 b)
+{
+    return (sse8){_mm_div_ps(a.lo, b.lo), _mm_div_ps(a.hi, b.hi)};
+}
+static inline void sse_transpose4(__m128 *a, __m128 *b, __m128 *c, __m128 *d)
+{
+    __m128 t0 = _mm_unpacklo_ps(*a, *b), t1 = _mm_unpackhi_ps(*a, *b);
+    __m128 t2 = _mm_unpacklo_ps(*c, *d), t3 = _mm_unpackhi_ps(*c, *d);
+    *a = _mm_movelh_ps(t0, t2);
+    *b = _mm_movehl_ps(t2, t0);
+    *c = _mm_movelh_ps(t1, t3);
+    *d = _mm_movehl_ps(t3, t1);
+}
+/* 8x8 as four 4x4 blocks; the off-diagonal blocks swap places. */
+static inline void sse_transpose(sse8 r[8])
+{
+    sse_transpose4(&r[0].lo, &r[1].lo, &r[2].lo, &r[3].lo);
+    sse_transpose4(&r[4].hi, &r[5].hi, &r[6].hi, &r[7].hi);
+    sse_transpose4(&r[0].hi, &r[1].hi, &r[2].hi, &r[3].hi);
+    sse_transpose4(&r[4].lo, &r[5].lo, &r[6].lo, &r[7].lo);
+    for (int i = 0; i < 4; i++) {
+        __m128 t = r[i].hi;
+        r[i].hi = r[4 + i].lo;
+        r[4 + i].lo = t;
+    }
+}
+static inline __m128 sse_luma_4px(const uint8_t *p)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i m = _mm_set1_epi32(0xff);
+    const __m128 r = _mm_cvtepi32_ps(_mm_and_si128(v, m));
+    const __m128 g = _mm_cvtepi32_ps(_mm_and_si128(_mm_srli_epi32(v, 8), m));
+    const __m128 b = _mm_cvtepi32_ps(_mm_and_si128(_mm_srli_epi32(v, 16), m));
+    return _mm_add_ps(_mm_add_ps(_mm_mul_ps(_mm_set1_ps(luma_r), r),
+                                 _mm_mul_ps(_mm_set1_ps(luma_g), g)),
+                      _mm_mul_ps(_mm_set1_ps(luma_b), b));
+}
+static inline __m128 sse_luma_3x4px(const uint8_t *p)
+{
+    const __m128 r = _mm_setr_ps((float)p[0], (float)p[3], (float)p[6], (float)p[9]);
+    const __m128 g = _mm_setr_ps((float)p[1], (float)p[4], (float)p[7], (float)p[10]);
+    const __m128 b = _mm_setr_ps((float)p[2], (float)p[5], (float)p[8], (float)p[11]);
+    return _mm_add_ps(_mm_add_ps(_mm_mul_ps(_mm_set1_ps(luma_r), r),
+                                 _mm_mul_ps(_mm_set1_ps(luma_g), g)),
+                      _mm_mul_ps(_mm_set1_ps(luma_b), b));
+}
+static inline sse8 sse_luma3(const uint8_t *p)
+{
+    return (sse8){sse_luma_3x4px(p), sse_luma_3x4px(p + 12)};
+}
+static inline sse8 sse_luma4(const uint8_t *p)
+{
+    return (sse8){sse_luma_4px(p), sse_luma_4px(p + 16)};
+}
+static inline sse8 sse_grey(const uint8_t *p)
+{
+    const __m128i z = _mm_setzero_si128();
+    const __m128i v16 = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)p), z);
+    return (sse8){_mm_cvtepi32_ps(_mm_unpacklo_epi16(v16, z)),
+                  _mm_cvtepi32_ps(_mm_unpackhi_epi16(v16, z))};
+}
+
+#define V sse8
+#define v_load sse_load
+#define v_store sse_store
+#define v_set1 sse_set1
+#define v_add sse_add
+#define v_sub sse_sub
+#define v_div sse_div
+#define v_transpose sse_transpose
+#define v_luma3 sse_luma3
+#define V_LUMA3_READ 8
+#define v_luma4 sse_luma4
+#define v_grey sse_grey
+#define KATTR
+#define NAME(x) sse2_##x
+#include "pdq_filter_body.h"
+#undef V
+#undef v_load
+#undef v_store
+#undef v_set1
+#undef v_add
+#undef v_sub
+#undef v_div
+#undef v_transpose
+#undef v_luma3
+#undef V_LUMA3_READ
+#undef v_luma4
+#undef v_grey
+#undef KATTR
+#undef NAME
+
+static const cs_pdq_kernels sse2_kernels = {"sse2", sse2_luma, sse2_transpose_in, sse2_block};
+#endif
+
+/* ------------------------------------------------------------ AVX2 */
+/* Compiled with a target attribute and chosen only when the CPU has AVX2,
+ * so the baseline build still runs on any x86-64. */
+#if defined(CS_PDQ_SSE2) && (defined(__x86_64__) || defined(__i386__))
+#define CS_PDQ_AVX2 1
+#include <immintrin.h>
+
+#define AVX_FN static inline __attribute__((target("avx2"), always_inline))
+
+AVX_FN __m256 avx_load(const float *p)
+{
+    return _mm256_loadu_ps(p);
+}
+AVX_FN void avx_store(float *p, __m256 a)
+{
+    _mm256_storeu_ps(p, a);
+}
+AVX_FN __m256 avx_set1(float f)
+{
+    return _mm256_set1_ps(f);
+}
+AVX_FN __m256 avx_add(__m256 a, __m256 b)
+{
+    return _mm256_add_ps(a, b);
+}
+AVX_FN __m256 avx_sub(__m256 a, __m256 b)
+{
+    return _mm256_sub_ps(a, b);
+}
+AVX_FN __m256 avx_div(__m256 a, __m256 b)
+{
+    return _mm256_div_ps(a, b);
+}
+AVX_FN void avx_transpose(__m256 r[8])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+/* 8 RGB pixels: bytes 0..15 in the low half, 12..27 in the high half (so
+ * 4 bytes past the 8 pixels are read), then each half picks R, G and B of
+ * its 4 pixels into 32-bit slots. */
+AVX_FN __m256 avx_luma3(const uint8_t *p)
+{
+    const __m256i v = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p)),
+        _mm_loadu_si128((const __m128i *)(const void *)(p + 12)), 1);
+#define PICK(c)                                                                                   \
+    _mm256_setr_epi8(c, -1, -1, -1, c + 3, -1, -1, -1, c + 6, -1, -1, -1, c + 9, -1, -1, -1, c,   \
+                     -1, -1, -1, c + 3, -1, -1, -1, c + 6, -1, -1, -1, c + 9, -1, -1, -1)
+    const __m256 r = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(0)));
+    const __m256 g = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(1)));
+    const __m256 b = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(2)));
+#undef PICK
+    return _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(luma_r), r),
+                                       _mm256_mul_ps(_mm256_set1_ps(luma_g), g)),
+                         _mm256_mul_ps(_mm256_set1_ps(luma_b), b));
+}
+AVX_FN __m256 avx_luma4(const uint8_t *p)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    const __m256i m = _mm256_set1_epi32(0xff);
+    const __m256 r = _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
+    const __m256 g = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 8), m));
+    const __m256 b = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 16), m));
+    return _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(luma_r), r),
+                                       _mm256_mul_ps(_mm256_set1_ps(luma_g), g)),
+                         _mm256_mul_ps(_mm256_set1_ps(luma_b), b));
+}
+AVX_FN __m256 avx_grey(const uint8_t *p)
+{
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
+
+#define V __m256
+#define v_load avx_load
+#define v_store avx_store
+#define v_set1 avx_set1
+#define v_add avx_add
+#define v_sub avx_sub
+#define v_div avx_div
+#define v_transpose avx_transpose
+#define v_luma3 avx_luma3
+#define V_LUMA3_READ 10
+#define v_luma4 avx_luma4
+#define v_grey avx_grey
+#define KATTR __attribute__((target("avx2")))
+#define NAME(x) avx2_##x
+#include "pdq_filter_body.h"
+#undef V
+#undef v_load
+#undef v_store
+#undef v_set1
+#undef v_add
+#undef v_sub
+#undef v_div
+#undef v_transpose
+#undef v_luma3
+#undef V_LUMA3_READ
+#undef v_luma4
+#undef v_grey
+#undef KATTR
+#undef NAME
+
+static const cs_pdq_kernels avx2_kernels = {"avx2", avx2_luma, avx2_transpose_in, avx2_block};
+
+static bool have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+#endif
+
+const cs_pdq_kernels *cs_pdq_kernels_best(void)
+{
+#ifdef CS_PDQ_AVX2
+    if (have_avx2())
+        return &avx2_kernels;
+#endif
+#ifdef CS_PDQ_SSE2
+    return &sse2_kernels;
+#else
+    return &generic_kernels;
+#endif
+}
+
+size_t cs_pdq_kernels_all(const cs_pdq_kernels **list, size_t max)
+{
+    size_t n = 0;
+    if (n < max)
+        list[n++] = &generic_kernels;
+#ifdef CS_PDQ_SSE2
+    if (n < max)
+        list[n++] = &sse2_kernels;
+#endif
+#ifdef CS_PDQ_AVX2
+    if (n < max && have_avx2())
+        list[n++] = &avx2_kernels;
+#endif
+    return n;
+}

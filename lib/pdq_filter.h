@@ -1,0 +1,66 @@
+/* PDQ's Jarosz filter kernels (lib/pdq_filter.c), used by lib/pdq.c.
+ *
+ * Rows are filtered CS_PDQ_LANES at a time. Two layouts meet here:
+ *   row-major ("rows"):   row k, column x at rows[k][x]
+ *   lane-major ("t"):     column x, row k at t[x * CS_PDQ_LANES + k]
+ * A row pass runs one running sum per row along x, so it wants one vector
+ * holding the same column of every row (lane-major); a column pass runs one
+ * sum per column down the rows, so it wants one vector holding neighbouring
+ * columns of one row (row-major). The kernels convert between the two with
+ * 8x8 in-register transposes, never with strided scalar stores.
+ *
+ * Every kernel applies to each value exactly the reference's float
+ * operations in the reference's order (see the top of lib/pdq.c): vector
+ * lanes are independent sums, never parts of one sum.
+ */
+#ifndef CLIENTSCAN_PDQ_FILTER_H
+#define CLIENTSCAN_PDQ_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_PDQ_LANES 16 /* rows per block: two 8-wide sums per column hide add latency */
+#define CS_PDQ_COL_ALIGN 16 /* padded widths are multiples of this (the sweep's chunk) */
+
+/* One block of CS_PDQ_LANES rows through R1 (optional), C1 and R2.
+ * Lane-major buffers point at column 0 of an allocation padded with w
+ * columns of +0.0f before it (what a running sum subtracts before the row
+ * starts) and columns of -0.0f from n to ncols + h after it (what it adds
+ * past the row's end); x + (-0.0f) == x and x - (+0.0f) == x for every x,
+ * so the pads make the grow and shrink phases exact without branches. */
+typedef struct cs_pdq_block {
+    size_t n;      /* image width */
+    size_t ncols;  /* padded width, a multiple of CS_PDQ_COL_ALIGN */
+    int w, h;      /* window and half window along x */
+    const float *count_x;   /* [ncols]: samples in the window of output column o (1 past n) */
+    const uint32_t *sample_x; /* [64], ascending */
+
+    const float *lum_t;     /* R1 input, lane-major; NULL: no R1 this block */
+    float *r1_rows[CS_PDQ_LANES]; /* R1 output rows (ncols floats each) */
+
+    float *sum1;            /* [ncols] C1 running sums */
+    const float *c1_add[CS_PDQ_LANES]; /* per C1 step: row added (a -0.0f row if none) */
+    const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
+    float c1_count[CS_PDQ_LANES];      /* ... divisor */
+    float *c1_t;            /* C1 output, lane-major */
+
+    float (*r2)[64];        /* [CS_PDQ_LANES][64]: R2 at the sampled columns */
+} cs_pdq_block;
+
+typedef struct cs_pdq_kernels {
+    const char *name;
+    /* Luma of n pixels of bpp bytes: 1 grey, 3 RGB, 4 RGBX (X ignored). */
+    void (*luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n);
+    /* Rows 0..7 (ncols floats each) into lanes [8 * half, 8 * half + 8) of t. */
+    void (*transpose_in)(const float *const rows[8], size_t ncols, float *t, int half);
+    void (*block)(const cs_pdq_block *b);
+} cs_pdq_kernels;
+
+/* The fastest kernels this CPU runs. */
+const cs_pdq_kernels *cs_pdq_kernels_best(void);
+
+/* Every kernel set built in and runnable here, portable C first (tests
+ * compare them). Returns how many were stored (at most max). */
+size_t cs_pdq_kernels_all(const cs_pdq_kernels **list, size_t max);
+
+#endif

@@ -1,0 +1,137 @@
+/* Kernel template, included by lib/pdq_filter.c once per instruction set.
+ * The includer defines the 8-lane vector type V and its operations
+ * (v_load, v_store, v_set1, v_add, v_sub, v_div, v_transpose, v_luma3,
+ * v_luma4, v_grey; v_luma3 reads V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_ operation is
+ * one IEEE single-precision operation per lane, so all instantiations give
+ * identical bits. No include guard: included on purpose several times. */
+
+KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n)
+{
+    size_t x = 0;
+    if (bpp == 4)
+        for (; x + 8 <= n; x += 8)
+            v_store(dst + x, v_luma4(src + 4 * x));
+    else if (bpp == 3)
+        for (; x + V_LUMA3_READ <= n; x += 8) /* v_luma3 may read past 8 pixels */
+            v_store(dst + x, v_luma3(src + 3 * x));
+    else if (bpp == 1)
+        for (; x + 8 <= n; x += 8)
+            v_store(dst + x, v_grey(src + x));
+    for (; x < n; x++)
+        dst[x] = luma_pixel(src + x * bpp, bpp);
+}
+
+KATTR static void NAME(transpose_in)(const float *const rows[8], size_t ncols, float *t, int half)
+{
+    for (size_t x = 0; x < ncols; x += 8) {
+        V r[8];
+        for (int k = 0; k < 8; k++)
+            r[k] = v_load(rows[k] + x);
+        v_transpose(r);
+        for (int k = 0; k < 8; k++)
+            v_store(t + (x + (size_t)k) * CS_PDQ_LANES + 8 * half, r[k]);
+    }
+}
+
+/* R2's outputs at sampled column j: lanes become rows of b->r2. */
+KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi)
+{
+    float t[16];
+    v_store(t, lo);
+    v_store(t + 8, hi);
+    for (int k = 0; k < 16; k++)
+        b->r2[k][j] = t[k];
+}
+
+/* One step of two 8-lane running sums over a lane-major buffer:
+ * sum = (sum + column add) - column (add - w), the reference's order. */
+#define SLIDE2(s0, s1, add, sub)                                                                  \
+    do {                                                                                          \
+        s0 = v_sub(v_add(s0, v_load(add)), v_load(sub));                                          \
+        s1 = v_sub(v_add(s1, v_load((add) + 8)), v_load((sub) + 8));                              \
+    } while (0)
+
+/* R1, C1 and R2 in one sweep over 16-column chunks: R1 writes a chunk of its
+ * rows, C1 steps down those columns at once, R2 advances its sums over the
+ * chunk C1 just produced. Each stage's data is still in L1 when the next
+ * reads it, and the three independent dependency chains overlap. */
+KATTR static void NAME(block)(const cs_pdq_block *b)
+{
+    enum { L = CS_PDQ_LANES };
+    const size_t w = (size_t)b->w;
+    const size_t h1 = (size_t)b->h - 1; /* an output lags its newest input by h - 1 */
+
+    V r1a = v_set1(0.0f), r1b = v_set1(0.0f);
+    const float *r1add = b->lum_t, *r1sub = NULL;
+    if (r1add) {
+        r1sub = r1add - w * L;
+        for (size_t a = 0; a < h1; a++, r1add += L, r1sub += L)
+            SLIDE2(r1a, r1b, r1add, r1sub);
+    }
+
+    V r2a = v_set1(0.0f), r2b = v_set1(0.0f);
+    const float *r2add = b->c1_t, *r2sub = b->c1_t - w * L;
+    const size_t a2_end = (size_t)b->sample_x[63] + h1 + 1; /* last add feeds the last sample */
+    size_t a2 = 0;
+    int j = 0;
+
+    for (size_t x = 0; x < b->ncols; x += 16) {
+        for (size_t xo = x; r1add && xo < x + 16; xo += 8) {
+            V qa[8], qb[8];
+            for (int k = 0; k < 8; k++, r1add += L, r1sub += L) {
+                SLIDE2(r1a, r1b, r1add, r1sub);
+                const V c = v_set1(b->count_x[xo + (size_t)k]);
+                qa[k] = v_div(r1a, c);
+                qb[k] = v_div(r1b, c);
+            }
+            v_transpose(qa);
+            v_transpose(qb);
+            for (int k = 0; k < 8; k++) {
+                v_store(b->r1_rows[k] + xo, qa[k]);
+                v_store(b->r1_rows[8 + k] + xo, qb[k]);
+            }
+        }
+
+        /* C1 on 16 columns as two independent 8-column sums (hides add latency). */
+        V sa = v_load(b->sum1 + x), sb = v_load(b->sum1 + x + 8);
+        for (int half = 0; half < 2; half++) {
+            V qa[8], qb[8];
+            for (int k = 0; k < 8; k++) {
+                const int i = 8 * half + k;
+                const float *add = b->c1_add[i] + x, *sub = b->c1_sub[i] + x;
+                const V c = v_set1(b->c1_count[i]);
+                sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
+                sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
+                qa[k] = v_div(sa, c);
+                qb[k] = v_div(sb, c);
+            }
+            v_transpose(qa);
+            v_transpose(qb);
+            for (int k = 0; k < 8; k++) {
+                v_store(b->c1_t + (x + (size_t)k) * L + 8 * half, qa[k]);
+                v_store(b->c1_t + (x + 8 + (size_t)k) * L + 8 * half, qb[k]);
+            }
+        }
+        v_store(b->sum1 + x, sa);
+        v_store(b->sum1 + x + 8, sb);
+        /* Columns past the image's end hold padding arithmetic; R2 must add -0 there. */
+        for (size_t c = x < b->n ? b->n : x; c < x + 16; c++)
+            for (int k = 0; k < L; k++)
+                b->c1_t[c * L + (size_t)k] = -0.0f;
+
+        for (; a2 < x + 16 && a2 < a2_end; a2++, r2add += L, r2sub += L) {
+            SLIDE2(r2a, r2b, r2add, r2sub);
+            while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)
+                NAME(emit_r2)(b, j++, v_div(r2a, v_set1(b->count_x[a2 - h1])),
+                              v_div(r2b, v_set1(b->count_x[a2 - h1])));
+        }
+    }
+    for (; a2 < a2_end; a2++, r2add += L, r2sub += L) { /* the shrinking tail */
+        SLIDE2(r2a, r2b, r2add, r2sub);
+        while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)
+            NAME(emit_r2)(b, j++, v_div(r2a, v_set1(b->count_x[a2 - h1])),
+                    v_div(r2b, v_set1(b->count_x[a2 - h1])));
+    }
+}
+
+#undef SLIDE2
