@@ -103,20 +103,6 @@ static inline vec8 gen_grey(const uint8_t *p)
 #define KATTR
 #define NAME(x) generic_##x
 #include "pdq_filter_body.h"
-#undef V
-#undef v_load
-#undef v_store
-#undef v_set1
-#undef v_add
-#undef v_sub
-#undef v_div
-#undef v_transpose
-#undef v_luma3
-#undef V_LUMA3_READ
-#undef v_luma4
-#undef v_grey
-#undef KATTR
-#undef NAME
 
 static const cs_pdq_kernels generic_kernels = {"c", generic_luma, generic_transpose_in,
                                                generic_block};
@@ -229,20 +215,6 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define KATTR
 #define NAME(x) sse2_##x
 #include "pdq_filter_body.h"
-#undef V
-#undef v_load
-#undef v_store
-#undef v_set1
-#undef v_add
-#undef v_sub
-#undef v_div
-#undef v_transpose
-#undef v_luma3
-#undef V_LUMA3_READ
-#undef v_luma4
-#undef v_grey
-#undef KATTR
-#undef NAME
 
 static const cs_pdq_kernels sse2_kernels = {"sse2", sse2_luma, sse2_transpose_in, sse2_block};
 #endif
@@ -354,20 +326,6 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #define KATTR __attribute__((target("avx2")))
 #define NAME(x) avx2_##x
 #include "pdq_filter_body.h"
-#undef V
-#undef v_load
-#undef v_store
-#undef v_set1
-#undef v_add
-#undef v_sub
-#undef v_div
-#undef v_transpose
-#undef v_luma3
-#undef V_LUMA3_READ
-#undef v_luma4
-#undef v_grey
-#undef KATTR
-#undef NAME
 
 static const cs_pdq_kernels avx2_kernels = {"avx2", avx2_luma, avx2_transpose_in, avx2_block};
 

@@ -135,3 +135,19 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
 }
 
 #undef SLIDE2
+
+/* The template's parameters, undefined so the next instantiation sets them. */
+#undef V
+#undef v_load
+#undef v_store
+#undef v_set1
+#undef v_add
+#undef v_sub
+#undef v_div
+#undef v_transpose
+#undef v_luma3
+#undef V_LUMA3_READ
+#undef v_luma4
+#undef v_grey
+#undef KATTR
+#undef NAME
