@@ -69,6 +69,7 @@ struct clientscan_pdq_hasher {
     uint32_t c1_step;   /* C1 steps taken (input rows, then shrink steps) */
     float *c1_t_mem, *c1_t; /* lane-major C1 output of the current block (padded) */
     float *count_x;     /* [ncols]: samples in the row window of each output column */
+    float *recip_x;     /* [ncols]: 1.0f / count_x */
     float r2[LANES][GRID];
 
     uint32_t sample_x[GRID], sample_y[GRID];
@@ -152,7 +153,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
     const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
     cs_pdq_block b = {
         .n = h->cols, .ncols = h->ncols, .w = h->win_x, .h = h->half_x,
-        .count_x = h->count_x, .sample_x = h->sample_x,
+        .count_x = h->count_x, .recip_x = h->recip_x, .sample_x = h->sample_x,
         .lum_t = with_r1 ? h->lum_t : NULL,
         .sum1 = h->sum1, .c1_t = h->c1_t, .r2 = h->r2,
     };
@@ -163,6 +164,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         b.c1_sub[k] = r >= (uint32_t)h->win_y ? ring1_row(h, r - (uint32_t)h->win_y) : h->zeros;
         /* Steps past the last one are computed but never used: divide by 1. */
         b.c1_count[k] = r < steps ? window_count((int)r, (int)h->rows, h->win_y) : 1.0f;
+        b.c1_recip[k] = 1.0f / b.c1_count[k];
     }
     h->k->block(&b);
     for (uint32_t k = 0; k < LANES; k++) {
@@ -199,6 +201,7 @@ static void hasher_destroy(clientscan_pdq_hasher *h)
     free(h->neg_zeros);
     free(h->c1_t_mem);
     free(h->count_x);
+    free(h->recip_x);
     free(h->ring2);
     free(h);
 }
@@ -270,14 +273,17 @@ int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_ha
         h->zeros = alloc_floats(1, h->ncols, 0.0f);
         h->neg_zeros = alloc_floats(1, h->ncols, -0.0f);
         h->count_x = alloc_floats(1, h->ncols, 1.0f);
+        h->recip_x = alloc_floats(1, h->ncols, 1.0f);
         h->ring2 = alloc_floats(h->ring2_rows, GRID, 0.0f);
         if (!h->lum || !h->lum_t || !h->c1_t || !h->ring1 || !h->sum1 || !h->zeros ||
-            !h->neg_zeros || !h->count_x || !h->ring2) {
+            !h->neg_zeros || !h->count_x || !h->recip_x || !h->ring2) {
             hasher_destroy(h);
             return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate hasher buffers");
         }
-        for (uint32_t o = 0; o < width; o++)
+        for (uint32_t o = 0; o < width; o++) {
             h->count_x[o] = window_count((int)o + h->half_x - 1, (int)width, h->win_x);
+            h->recip_x[o] = 1.0f / h->count_x[o];
+        }
     }
     *out = h;
     return CLIENTSCAN_OK;

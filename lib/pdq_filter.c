@@ -58,6 +58,11 @@ GEN_OP(gen_add, +)
 GEN_OP(gen_sub, -)
 GEN_OP(gen_div, /)
 #undef GEN_OP
+static inline vec8 gen_divr(vec8 a, vec8 b, vec8 y)
+{
+    (void)y; /* a divide instruction is exact already */
+    return gen_div(a, b);
+}
 static inline void gen_transpose(vec8 r[8])
 {
     vec8 t[8];
@@ -94,7 +99,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #define v_set1 gen_set1
 #define v_add gen_add
 #define v_sub gen_sub
-#define v_div gen_div
+#define v_divr gen_divr
 #define v_transpose gen_transpose
 #define v_luma3 gen_luma3
 #define V_LUMA3_READ 8
@@ -105,7 +110,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #include "pdq_filter_body.h"
 
 static const cs_pdq_kernels generic_kernels = {"c", generic_luma, generic_transpose_in,
-                                               generic_block};
+                                               generic_block, generic_divide};
 
 /* ------------------------------------------------------------ SSE2 */
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
@@ -141,6 +146,11 @@ static inline sse8 sse_sub(sse8 a, sse8 b)
 static inline sse8 sse_div(sse8 a, sse8 b)
 {
     return (sse8){_mm_div_ps(a.lo, b.lo), _mm_div_ps(a.hi, b.hi)};
+}
+static inline sse8 sse_divr(sse8 a, sse8 b, sse8 y)
+{
+    (void)y; /* without FMA, the divide instruction is the exact way */
+    return sse_div(a, b);
 }
 static inline void sse_transpose4(__m128 *a, __m128 *b, __m128 *c, __m128 *d)
 {
@@ -206,7 +216,7 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define v_set1 sse_set1
 #define v_add sse_add
 #define v_sub sse_sub
-#define v_div sse_div
+#define v_divr sse_divr
 #define v_transpose sse_transpose
 #define v_luma3 sse_luma3
 #define V_LUMA3_READ 8
@@ -216,17 +226,18 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define NAME(x) sse2_##x
 #include "pdq_filter_body.h"
 
-static const cs_pdq_kernels sse2_kernels = {"sse2", sse2_luma, sse2_transpose_in, sse2_block};
+static const cs_pdq_kernels sse2_kernels = {"sse2", sse2_luma, sse2_transpose_in, sse2_block,
+                                            sse2_divide};
 #endif
 
-/* ------------------------------------------------------------ AVX2 */
-/* Compiled with a target attribute and chosen only when the CPU has AVX2,
- * so the baseline build still runs on any x86-64. */
+/* ------------------------------------------------------------ AVX2 + FMA */
+/* Compiled with a target attribute and chosen only when the CPU has AVX2
+ * and FMA, so the baseline build still runs on any x86-64. */
 #if defined(CS_PDQ_SSE2) && (defined(__x86_64__) || defined(__i386__))
 #define CS_PDQ_AVX2 1
 #include <immintrin.h>
 
-#define AVX_FN static inline __attribute__((target("avx2"), always_inline))
+#define AVX_FN static inline __attribute__((target("avx2,fma"), always_inline))
 
 AVX_FN __m256 avx_load(const float *p)
 {
@@ -248,9 +259,24 @@ AVX_FN __m256 avx_sub(__m256 a, __m256 b)
 {
     return _mm256_sub_ps(a, b);
 }
-AVX_FN __m256 avx_div(__m256 a, __m256 b)
+/* a / b correctly rounded, given y = RN(1 / b), without a divide
+ * instruction (a 5-cycle-per-vector bottleneck of the filter): q = RN(a y)
+ * is within one ulp of a / b since y is within half an ulp of 1 / b; the
+ * remainder r = a - b q is then exactly representable, so the fused
+ * multiply-add computes it exactly; and q + r y rounded once is RN(a / b)
+ * (Markstein's theorem; Muller et al., Handbook of Floating-Point
+ * Arithmetic, 2nd ed., section 4.7). It holds while nothing underflows or
+ * overflows and a is not -0 (this gives +0 there). The filter's sums are
+ * bounded by 255 x 2^31, are multiples of far more than 2^-100 when not zero,
+ * and start at +0, from which IEEE addition never reaches -0. Scaling a by
+ * a power of two scales every step exactly, so one binade of a per divisor
+ * covers all a: test_pdq_filter.c checks every float in [1, 2) against
+ * IEEE division for each divisor. */
+AVX_FN __m256 avx_divr(__m256 a, __m256 b, __m256 y)
 {
-    return _mm256_div_ps(a, b);
+    const __m256 q = _mm256_mul_ps(a, y);
+    const __m256 r = _mm256_fnmadd_ps(b, q, a);
+    return _mm256_fmadd_ps(r, y, q);
 }
 AVX_FN void avx_transpose(__m256 r[8])
 {
@@ -317,22 +343,23 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #define v_set1 avx_set1
 #define v_add avx_add
 #define v_sub avx_sub
-#define v_div avx_div
+#define v_divr avx_divr
 #define v_transpose avx_transpose
 #define v_luma3 avx_luma3
 #define V_LUMA3_READ 10
 #define v_luma4 avx_luma4
 #define v_grey avx_grey
-#define KATTR __attribute__((target("avx2")))
+#define KATTR __attribute__((target("avx2,fma")))
 #define NAME(x) avx2_##x
 #include "pdq_filter_body.h"
 
-static const cs_pdq_kernels avx2_kernels = {"avx2", avx2_luma, avx2_transpose_in, avx2_block};
+static const cs_pdq_kernels avx2_kernels = {"avx2", avx2_luma, avx2_transpose_in, avx2_block,
+                                            avx2_divide};
 
 static bool have_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 

@@ -11,7 +11,9 @@
  *
  * Every kernel applies to each value exactly the reference's float
  * operations in the reference's order (see the top of lib/pdq.c): vector
- * lanes are independent sums, never parts of one sum.
+ * lanes are independent sums, never parts of one sum. Divisions may be
+ * computed another way only if the result is the correctly rounded
+ * quotient for every input (lib/pdq_filter.c, v_divr).
  */
 #ifndef CLIENTSCAN_PDQ_FILTER_H
 #define CLIENTSCAN_PDQ_FILTER_H
@@ -33,6 +35,7 @@ typedef struct cs_pdq_block {
     size_t ncols;  /* padded width, a multiple of CS_PDQ_COL_ALIGN */
     int w, h;      /* window and half window along x */
     const float *count_x;   /* [ncols]: samples in the window of output column o (1 past n) */
+    const float *recip_x;   /* [ncols]: 1.0f / count_x, rounded to float */
     const uint32_t *sample_x; /* [64], ascending */
 
     const float *lum_t;     /* R1 input, lane-major; NULL: no R1 this block */
@@ -42,6 +45,7 @@ typedef struct cs_pdq_block {
     const float *c1_add[CS_PDQ_LANES]; /* per C1 step: row added (a -0.0f row if none) */
     const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
     float c1_count[CS_PDQ_LANES];      /* ... divisor */
+    float c1_recip[CS_PDQ_LANES];      /* ... 1.0f / divisor, rounded to float */
     float *c1_t;            /* C1 output, lane-major */
 
     float (*r2)[64];        /* [CS_PDQ_LANES][64]: R2 at the sampled columns */
@@ -54,6 +58,9 @@ typedef struct cs_pdq_kernels {
     /* Rows 0..7 (ncols floats each) into lanes [8 * half, 8 * half + 8) of t. */
     void (*transpose_in)(const float *const rows[8], size_t ncols, float *t, int half);
     void (*block)(const cs_pdq_block *b);
+    /* q[i] = a[i] / b the way block() divides, given y = 1.0f / b rounded to
+     * float: exposed so tests can compare it with IEEE division. */
+    void (*divide)(const float *a, float b, float y, float *q, size_t n);
 } cs_pdq_kernels;
 
 /* The fastest kernels this CPU runs. */

@@ -1,6 +1,6 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
  * The includer defines the 8-lane vector type V and its operations
- * (v_load, v_store, v_set1, v_add, v_sub, v_div, v_transpose, v_luma3,
+ * (v_load, v_store, v_set1, v_add, v_sub, v_divr, v_transpose, v_luma3,
  * v_luma4, v_grey; v_luma3 reads V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_ operation is
  * one IEEE single-precision operation per lane, so all instantiations give
  * identical bits. No include guard: included on purpose several times. */
@@ -33,12 +33,14 @@ KATTR static void NAME(transpose_in)(const float *const rows[8], size_t ncols, f
     }
 }
 
-/* R2's outputs at sampled column j: lanes become rows of b->r2. */
-KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi)
+/* R2's outputs at sampled column j (output column o, sums lo and hi):
+ * lanes become rows of b->r2. */
+KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi, size_t o)
 {
+    const V c = v_set1(b->count_x[o]), y = v_set1(b->recip_x[o]);
     float t[16];
-    v_store(t, lo);
-    v_store(t + 8, hi);
+    v_store(t, v_divr(lo, c, y));
+    v_store(t + 8, v_divr(hi, c, y));
     for (int k = 0; k < 16; k++)
         b->r2[k][j] = t[k];
 }
@@ -51,10 +53,20 @@ KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi)
         s1 = v_sub(v_add(s1, v_load((add) + 8)), v_load((sub) + 8));                              \
     } while (0)
 
+/* One R2 step over column a2 of C1's output; emits the samples it completes. */
+#define R2_STEP()                                                                                 \
+    do {                                                                                          \
+        SLIDE2(r2a, r2b, r2add, r2sub);                                                           \
+        while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)                                       \
+            NAME(emit_r2)(b, j++, r2a, r2b, a2 - h1);                                             \
+        a2++, r2add += L, r2sub += L;                                                             \
+    } while (0)
+
 /* R1, C1 and R2 in one sweep over 16-column chunks: R1 writes a chunk of its
  * rows, C1 steps down those columns at once, R2 advances its sums over the
  * chunk C1 just produced. Each stage's data is still in L1 when the next
- * reads it, and the three independent dependency chains overlap. */
+ * reads it. (Alternating R1's and R2's serial chains in one loop was
+ * measured: no faster.) */
 KATTR static void NAME(block)(const cs_pdq_block *b)
 {
     enum { L = CS_PDQ_LANES };
@@ -81,8 +93,9 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             for (int k = 0; k < 8; k++, r1add += L, r1sub += L) {
                 SLIDE2(r1a, r1b, r1add, r1sub);
                 const V c = v_set1(b->count_x[xo + (size_t)k]);
-                qa[k] = v_div(r1a, c);
-                qb[k] = v_div(r1b, c);
+                const V y = v_set1(b->recip_x[xo + (size_t)k]);
+                qa[k] = v_divr(r1a, c, y);
+                qb[k] = v_divr(r1b, c, y);
             }
             v_transpose(qa);
             v_transpose(qb);
@@ -99,11 +112,11 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             for (int k = 0; k < 8; k++) {
                 const int i = 8 * half + k;
                 const float *add = b->c1_add[i] + x, *sub = b->c1_sub[i] + x;
-                const V c = v_set1(b->c1_count[i]);
+                const V c = v_set1(b->c1_count[i]), y = v_set1(b->c1_recip[i]);
                 sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
                 sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
-                qa[k] = v_div(sa, c);
-                qb[k] = v_div(sb, c);
+                qa[k] = v_divr(sa, c, y);
+                qb[k] = v_divr(sb, c, y);
             }
             v_transpose(qa);
             v_transpose(qb);
@@ -118,23 +131,29 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         for (size_t c = x < b->n ? b->n : x; c < x + 16; c++)
             for (int k = 0; k < L; k++)
                 b->c1_t[c * L + (size_t)k] = -0.0f;
-
-        for (; a2 < x + 16 && a2 < a2_end; a2++, r2add += L, r2sub += L) {
-            SLIDE2(r2a, r2b, r2add, r2sub);
-            while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)
-                NAME(emit_r2)(b, j++, v_div(r2a, v_set1(b->count_x[a2 - h1])),
-                              v_div(r2b, v_set1(b->count_x[a2 - h1])));
-        }
+        while (a2 < x + 16 && a2 < a2_end)
+            R2_STEP();
     }
-    for (; a2 < a2_end; a2++, r2add += L, r2sub += L) { /* the shrinking tail */
-        SLIDE2(r2a, r2b, r2add, r2sub);
-        while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)
-            NAME(emit_r2)(b, j++, v_div(r2a, v_set1(b->count_x[a2 - h1])),
-                    v_div(r2b, v_set1(b->count_x[a2 - h1])));
-    }
+    while (a2 < a2_end) /* the last chunk and the shrinking tail */
+        R2_STEP();
 }
 
 #undef SLIDE2
+#undef R2_STEP
+
+KATTR static void NAME(divide)(const float *a, float b, float y, float *q, size_t n)
+{
+    const V c = v_set1(b), r = v_set1(y);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        v_store(q + i, v_divr(v_load(a + i), c, r));
+    if (i < n) {
+        float t[8] = {0};
+        memcpy(t, a + i, (n - i) * sizeof(float));
+        v_store(t, v_divr(v_load(t), c, r));
+        memcpy(q + i, t, (n - i) * sizeof(float));
+    }
+}
 
 /* The template's parameters, undefined so the next instantiation sets them. */
 #undef V
@@ -143,7 +162,7 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
 #undef v_set1
 #undef v_add
 #undef v_sub
-#undef v_div
+#undef v_divr
 #undef v_transpose
 #undef v_luma3
 #undef V_LUMA3_READ

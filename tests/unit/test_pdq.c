@@ -214,6 +214,69 @@ static void test_streaming_filter_matches_full_buffer_oracle(void **state)
                   checked, nkernels, kernels[0]->name, kernels[nkernels - 1]->name);
 }
 
+/* Divides n values by b with kernel set k and with IEEE division; fails on
+ * the first bit difference. */
+static void check_division(const cs_pdq_kernels *k, const float *a, size_t n, float b, float *q)
+{
+    const float y = 1.0f / b;
+    k->divide(a, b, y, q, n);
+    for (size_t i = 0; i < n; i++) {
+        const float want = a[i] / b;
+        if (memcmp(&want, &q[i], sizeof want) != 0)
+            fail_msg("%s kernels: %a / %a gave %a, IEEE division %a", k->name, (double)a[i],
+                     (double)b, (double)q[i], (double)want);
+    }
+}
+
+/* The kernels may divide without a divide instruction (AVX2: multiply by
+ * the rounded reciprocal, then one FMA correction step) only if that is
+ * IEEE division bit for bit. Scaling the dividend by a power of two scales
+ * each step exactly, so one binade covers every dividend: all 2^23 floats
+ * in [1, 2) for every divisor up to 40 (the window counts of images up to
+ * 5,120 px a side), random dividends of many magnitudes and signs for
+ * random larger divisors, and the filter's boundary values. */
+static void test_kernel_division_is_ieee_division(void **state)
+{
+    (void)state;
+    enum { CHUNK = 1 << 16 };
+    float *a = malloc(CHUNK * sizeof *a), *q = malloc(CHUNK * sizeof *q);
+    assert_non_null(a);
+    assert_non_null(q);
+    const cs_pdq_kernels *kernels[8];
+    const size_t nkernels = cs_pdq_kernels_all(kernels, 8);
+    for (size_t k = 0; k < nkernels; k++) {
+        for (int b = 1; b <= 40; b++)
+            for (uint32_t m0 = 0; m0 < (1u << 23); m0 += CHUNK) {
+                for (uint32_t i = 0; i < CHUNK; i++) {
+                    const uint32_t bits = 0x3f800000u | (m0 + i); /* 1.0f + mantissa */
+                    memcpy(&a[i], &bits, sizeof bits);
+                }
+                check_division(kernels[k], a, CHUNK, (float)b, q);
+            }
+        uint64_t seed = 0x2545f4914f6cdd1dULL;
+        for (int round = 0; round < 2000; round++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            const float b = (float)(41 + (seed >> 40) % (1u << 24));
+            for (uint32_t i = 0; i < 1024; i++) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                /* |a| from 2^-60 to 2^40, either sign: the filter's sums' range */
+                a[i] = ldexpf(1.0f + (float)(seed >> 41) / 8388608.0f, (int)((seed >> 8) % 100) - 60);
+                if (seed & 1)
+                    a[i] = -a[i];
+            }
+            check_division(kernels[k], a, 1024, b, q);
+        }
+        const float edges[] = {0.0f, 1.0f, 255.0f, 255.0f * 65536.0f, 0x1.fffffep30f, 3.0f, 0.5f};
+        for (int b = 1; b <= 1024; b++)
+            check_division(kernels[k], edges, sizeof edges / sizeof edges[0], (float)b, q);
+        check_division(kernels[k], edges, 3, 16777215.0f, q); /* divisors need not be small */
+    }
+    print_message("division checked for %zu kernel sets (%s ... %s)\n", nkernels,
+                  kernels[0]->name, kernels[nkernels - 1]->name);
+    free(a);
+    free(q);
+}
+
 static void test_hasher_rejects_misuse(void **state)
 {
     (void)state;
@@ -553,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_distance_counts_differing_bits),
         cmocka_unit_test(test_dihedral_names),
         cmocka_unit_test(test_streaming_filter_matches_full_buffer_oracle),
+        cmocka_unit_test(test_kernel_division_is_ieee_division),
         cmocka_unit_test(test_hasher_rejects_misuse),
     };
     return cmocka_run_group_tests_name("pdq", tests, NULL, NULL);
