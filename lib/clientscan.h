@@ -266,7 +266,15 @@ typedef struct clientscan_hash_params {
     clientscan_decode_params decode; /* limits; decode.jpeg_min_side > 0 = fast mode */
     clientscan_pdq_mode mode;        /* CLIENTSCAN_PDQ_MODE_FULL unless told otherwise */
     int dihedral;                    /* != 0: also the 7 variants */
+    /* != 0: decode on the calling thread while one more thread hashes the
+     * rows already decoded, for images of CLIENTSCAN_PIPELINE_MIN_PIXELS or
+     * more. Same result, lower latency when a core is idle (one image at a
+     * time, e.g. on send); no gain when every core is busy (batches). */
+    int pipeline;
 } clientscan_hash_params;
+
+/* Below this, starting a thread costs more than overlapping saves. */
+#define CLIENTSCAN_PIPELINE_MIN_PIXELS (512u * 512u)
 
 typedef struct clientscan_hash_info {
     clientscan_format format;

@@ -34,6 +34,24 @@ typedef struct cs_row_sink {
     void *ctx;
 } cs_row_sink;
 
+/* Decoding on the calling thread while another consumes the rows
+ * (lib/row_pipe.c). consume(ctx, y, row) is called on the pipe's thread for
+ * every row, in order; a non-zero return is kept and reported back. */
+typedef int (*cs_row_consumer)(void *ctx, uint32_t y, const uint8_t *row);
+typedef struct cs_row_pipe cs_row_pipe;
+
+/* Starts the consumer thread for rows of row_bytes bytes. NULL when memory
+ * or a thread cannot be had: the caller then consumes rows itself. */
+cs_row_pipe *cs_row_pipe_start(size_t row_bytes, cs_row_consumer consume, void *ctx);
+/* Where to write row y (rows in order); may wait for the consumer. */
+uint8_t *cs_row_pipe_buffer(cs_row_pipe *p, uint32_t y);
+/* Row y is written; returns the consumer's first error so far. */
+int cs_row_pipe_done(cs_row_pipe *p, uint32_t y);
+/* Hands over the last rows (unless abandon: the decode failed and the rest
+ * is not wanted), waits for the consumer, frees the pipe, and returns the
+ * consumer's first error. */
+int cs_row_pipe_finish(cs_row_pipe *p, bool abandon);
+
 /* Checks a header's dimensions against the limits; E_LIMIT with a reason. */
 int cs_check_limits(const char *codec, uint32_t width, uint32_t height, const cs_limits *limits,
                     clientscan_detail *detail);

@@ -9,26 +9,36 @@
 
 #define MAX_BATCH_THREADS 256
 
-/* Decoder sink that hashes rows as they arrive: no image-sized buffer. */
+/* Decoder sink that hashes rows as they arrive: no image-sized buffer.
+ * With a pipe, the rows are hashed on the pipe's thread instead. */
 typedef struct {
     clientscan_pdq_mode mode;
+    bool want_pipe;
     cs_pdq_feeder feeder;
     bool started;
     uint8_t *row;
+    cs_row_pipe *pipe;
     clientscan_hash_info *info;
 } hash_sink;
+
+static int feed_row(void *ctx, uint32_t y, const uint8_t *row)
+{
+    return cs_pdq_feeder_row(ctx, y, row);
+}
 
 static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail)
 {
     hash_sink *s = ctx;
-    s->row = malloc((size_t)hdr->width * hdr->channels);
-    if (!s->row)
-        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a row");
+    const size_t row_bytes = (size_t)hdr->width * hdr->channels;
     int rc = cs_pdq_feeder_init(&s->feeder, hdr->width, hdr->height, hdr->channels, s->mode,
                                 detail);
     if (rc != CLIENTSCAN_OK)
         return rc;
     s->started = true;
+    if (s->want_pipe && (uint64_t)hdr->width * hdr->height >= CLIENTSCAN_PIPELINE_MIN_PIXELS)
+        s->pipe = cs_row_pipe_start(row_bytes, feed_row, &s->feeder); /* NULL: no thread, go on */
+    if (!s->pipe && !(s->row = malloc(row_bytes)))
+        return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a row");
     s->info->format = hdr->format;
     s->info->width = s->feeder.width;
     s->info->height = s->feeder.height;
@@ -40,14 +50,14 @@ static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail
 
 static uint8_t *hash_row_buffer(void *ctx, uint32_t y)
 {
-    (void)y;
-    return ((hash_sink *)ctx)->row;
+    hash_sink *s = ctx;
+    return s->pipe ? cs_row_pipe_buffer(s->pipe, y) : s->row;
 }
 
 static int hash_row_done(void *ctx, uint32_t y)
 {
     hash_sink *s = ctx;
-    return cs_pdq_feeder_row(&s->feeder, y, s->row);
+    return s->pipe ? cs_row_pipe_done(s->pipe, y) : cs_pdq_feeder_row(&s->feeder, y, s->row);
 }
 
 int clientscan_hash_memory(const void *data, size_t len, const clientscan_hash_params *params,
@@ -64,9 +74,14 @@ int clientscan_hash_memory(const void *data, size_t len, const clientscan_hash_p
     if (!out)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no result buffer");
     memset(out, 0, sizeof *out);
-    hash_sink s = {.mode = params->mode, .info = info};
+    hash_sink s = {.mode = params->mode, .want_pipe = params->pipeline != 0, .info = info};
     cs_row_sink sink = {hash_begin, hash_row_buffer, hash_row_done, &s};
     int rc = cs_decode_rows(data, len, &params->decode, &sink, detail);
+    if (s.pipe) {
+        const int consumed = cs_row_pipe_finish(s.pipe, rc != CLIENTSCAN_OK);
+        if (rc == CLIENTSCAN_OK && consumed != CLIENTSCAN_OK)
+            rc = cs_fail(detail, consumed, "hashing rows failed");
+    }
     if (rc == CLIENTSCAN_OK)
         rc = cs_pdq_feeder_finish(&s.feeder, params->dihedral, out, detail);
     else if (s.started)

@@ -33,7 +33,9 @@ static void hash_usage(FILE *out)
             "                    shared lists contain) or cli512 (the reference CLI:\n"
             "                    images over 512 px resized to 512x512 first)\n"
             "  -r, --recursive   descend into subdirectories\n"
-            "  -j, --jobs N      hash with N threads (default 1); output order unchanged\n"
+            "  -j, --jobs N      hash with N threads (default: one per CPU); output order\n"
+            "                    unchanged. With fewer images than threads, each is\n"
+            "                    decoded on one thread while another hashes it\n"
             "  --max-pixels N    refuse images over N pixels (default 100000000)\n"
             "  -h, --help        this text\n"
             "\n"
@@ -196,7 +198,8 @@ int cmd_hash(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     clientscan_hash_params params = {.mode = CLIENTSCAN_PDQ_MODE_FULL};
     bool json = false, recursive = false;
-    long jobs = 1;
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long jobs = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : cpus;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "rj:h", longopts, NULL)) != -1) {
@@ -264,6 +267,9 @@ int cmd_hash(int argc, char **argv)
         goto out;
     }
 
+    /* Spare threads overlap decoding and hashing within each image instead:
+     * the latency case, one photo at a time. */
+    params.pipeline = list.count < (size_t)jobs;
     bool show_progress = list.count >= PROGRESS_MIN_FILES && isatty(STDERR_FILENO);
     bool all_ok = !list.path_errors;
     size_t chunk = (size_t)jobs * CHUNK_PER_THREAD;

@@ -59,13 +59,21 @@ static tally check_file(const char *dir, const char *tsv, clientscan_pdq_mode mo
         assert_int_equal(rc, CLIENTSCAN_OK);
 
         /* The streaming decode-and-hash path (what the CLI and the scanner
-         * use) must give the very same result as decode-then-hash. */
-        clientscan_hash_params params = {.mode = mode, .dihedral = 1};
-        clientscan_pdq_result streamed;
-        assert_int_equal(clientscan_hash_file(img_path, &params, &streamed, NULL, &detail),
-                         CLIENTSCAN_OK);
-        if (memcmp(&streamed, &res, sizeof res) != 0) {
-            print_error("%s [%s]: streaming hash differs from decode-then-hash\n", fld[0], tsv);
+         * use), on one thread and pipelined on two, must give the very same
+         * result as decode-then-hash. */
+        bool same = true;
+        for (int pipeline = 0; pipeline <= 1; pipeline++) {
+            clientscan_hash_params params = {.mode = mode, .dihedral = 1, .pipeline = pipeline};
+            clientscan_pdq_result streamed;
+            assert_int_equal(clientscan_hash_file(img_path, &params, &streamed, NULL, &detail),
+                             CLIENTSCAN_OK);
+            if (memcmp(&streamed, &res, sizeof res) != 0) {
+                print_error("%s [%s]: streaming hash (pipeline %d) differs from "
+                            "decode-then-hash\n", fld[0], tsv, pipeline);
+                same = false;
+            }
+        }
+        if (!same) {
             t.failed++;
             continue;
         }

@@ -7,11 +7,12 @@
  * 5 000 random entries (so matching goes through the multi-index). The
  * inputs: every image in hashdb/samples (listed or not), generated PNGs and
  * JPEGs (grey, RGB, progressive, interlaced, mirrored copies of listed
- * ones), and unscannable bytes (truncated image, text, a GIF header).
+ * ones, two large enough for the pipelined hash), and unscannable bytes
+ * (truncated image, text, a GIF header).
  *
  * First every input is hashed, scanned and prepared on one thread; that is
  * the reference. Then 8 threads, each walking the inputs in its own order,
- * hash, scan, match and prepare on the one scanner for SECONDS, and check
+ * hash (pipelined), scan, match and prepare on the one scanner for SECONDS, and check
  * every result against the reference: the same hash, the same verdict, a
  * slot that the moderator opens to the same report, a ciphertext that
  * decrypts to the input. Any difference, or any report from ThreadSanitizer
@@ -255,7 +256,9 @@ static void mismatch(const input *in, const char *what, const char *detail)
 static void exercise(input *in, bool record)
 {
     clientscan_detail d;
-    clientscan_hash_params hp = {.dihedral = 1};
+    /* The threads hash pipelined (a second thread per image of 512 x 512 or
+     * more) against the single-threaded reference. */
+    clientscan_hash_params hp = {.dihedral = 1, .pipeline = !record};
     clientscan_pdq_result r;
     int rc = clientscan_hash_memory(in->data, in->len, &hp, &r, NULL, &d);
     if (record) {
@@ -372,6 +375,13 @@ int main(int argc, char **argv)
         add_jpeg(name, rgb, w, h, true, true);
         free(rgb);
         free(mirrored);
+    }
+    { /* large enough for the decode/hash pipeline */
+        const uint32_t w = 640, h = 560;
+        uint8_t *rgb = render(4, w, h, false);
+        add_jpeg("generated-4-large.jpg", rgb, w, h, false, false);
+        add_png("generated-4-large.png", rgb, w, h, false, false);
+        free(rgb);
     }
     /* Unscannable: a truncated JPEG, text, a GIF header. */
     {

@@ -276,6 +276,37 @@ static void test_jobs_keep_input_order(void **state)
         free(paths[i]);
 }
 
+/* Fewer images than --jobs: each image is decoded and hashed on two
+ * threads at once (pipelined); the output must not change. */
+static void test_spare_jobs_pipeline_one_image(void **state)
+{
+    fixture *f = *state;
+    char hexes[2][CLIENTSCAN_PDQ_HEX_BYTES];
+    char *jpeg = write_image(f->dir, "large.jpg", true, 900, 700, hexes[0], NULL);
+    char *png = write_image(f->dir, "large.png", false, 700, 900, hexes[1], NULL);
+    char want[CLIENTSCAN_PDQ_HEX_BYTES + 1]; /* "HASH," */
+    snprintf(want, sizeof want, "%.64s,", hexes[0]);
+    const char *jobs[] = {"1", "2", "3"};
+    for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
+        ts_output o;
+        const char *argv[] = {ts_cli(), "hash", "--jobs", jobs[j], jpeg, png, NULL};
+        ts_run(argv, NULL, 0, &o);
+        assert_int_equal(o.status, 0);
+        const char *second = strchr(o.out, '\n');
+        assert_non_null(second);
+        assert_memory_equal(o.out, hexes[0], 64);
+        assert_memory_equal(second + 1, hexes[1], 64);
+        ts_output_free(&o);
+        const char *one[] = {ts_cli(), "hash", "--jobs", jobs[j], jpeg, NULL};
+        ts_run(one, NULL, 0, &o);
+        assert_int_equal(o.status, 0);
+        assert_memory_equal(o.out, want, strlen(want));
+        ts_output_free(&o);
+    }
+    free(jpeg);
+    free(png);
+}
+
 static void test_stdin(void **state)
 {
     (void)state;
@@ -360,6 +391,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated_file_gives_no_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directories_recursive_and_ordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_keep_input_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_jobs_pipeline_one_image, setup, teardown),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test_setup_teardown(test_modes_and_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pixel_limit_option, setup, teardown),

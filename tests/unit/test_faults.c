@@ -362,6 +362,8 @@ static struct {
     blob img[IMG_COUNT];
     blob noise;   /* matches nothing in the list */
     blob wide;    /* 640 wide: CLI512 mode resamples it */
+    blob large;   /* 512 x 512: hashed pipelined on two threads */
+    clientscan_pdq_result large_hash;
     blob garbage; /* not an image */
     char *png_path;
     clientscan_image decoded[IMG_COUNT];
@@ -484,6 +486,12 @@ static int setup(void **state)
     fx.img[IMG_JPEG_GREY] = jpeg_blob(24, 40, 1, true);
     fx.noise.data = ts_png_encode_noise(64, 48, 0, 99, &fx.noise.len);
     fx.wide = png_blob(640, 24, PNG_COLOR_TYPE_RGB, 8, 0);
+    fx.large = jpeg_blob(512, 512, 3, false);
+    {
+        clientscan_detail d;
+        if (clientscan_hash_memory(fx.large.data, fx.large.len, NULL, &fx.large_hash, NULL, &d) != 0)
+            fail_msg("large jpeg: %s", d.text);
+    }
     static const char junk[] = "this is not an image at all, just text";
     fx.garbage.data = (uint8_t *)strdup(junk);
     fx.garbage.len = sizeof junk - 1;
@@ -592,6 +600,7 @@ static int teardown(void **state)
     clientscan_image_release(&fx.wide_image);
     free(fx.noise.data);
     free(fx.wide.data);
+    free(fx.large.data);
     free(fx.garbage.data);
     free(fx.text);
     free(fx.sec_file.data);
@@ -762,6 +771,22 @@ static int op_hash(const void *arg, clientscan_detail *d)
         assert_true(all_zero(&r, sizeof r)); /* never a hash of part of an image */
         assert_true(all_zero(&info, sizeof info));
     }
+    return rc;
+}
+
+/* With a second thread per image: a failed allocation or thread start
+ * must still give the single-threaded hash or a clean error. */
+static int op_hash_pipelined(const void *arg, clientscan_detail *d)
+{
+    (void)arg;
+    clientscan_hash_params hp = {.pipeline = 1};
+    clientscan_pdq_result r;
+    int rc = clientscan_hash_memory(fx.large.data, fx.large.len, &hp, &r, NULL, d);
+    settle();
+    if (rc == CLIENTSCAN_OK)
+        assert_memory_equal(&r, &fx.large_hash, sizeof r);
+    else
+        assert_true(all_zero(&r, sizeof r));
     return rc;
 }
 
@@ -1430,6 +1455,7 @@ static void test_images(void **state)
     }
     sweep("decode file", op_decode_file, NULL, only_nomem);
     sweep("hash file", op_hash_file, NULL, only_nomem);
+    sweep("hash pipelined", op_hash_pipelined, NULL, only_nomem);
     static const clientscan_pdq_mode full = CLIENTSCAN_PDQ_MODE_FULL, cli = CLIENTSCAN_PDQ_MODE_CLI512;
     sweep("pdq_hash_image full", op_hash_image, &full, only_nomem);
     sweep("pdq_hash_image cli512", op_hash_image, &cli, only_nomem);
