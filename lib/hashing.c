@@ -30,8 +30,8 @@ static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail
 {
     hash_sink *s = ctx;
     const size_t row_bytes = (size_t)hdr->width * hdr->channels;
-    int rc = cs_pdq_feeder_init(&s->feeder, hdr->width, hdr->height, hdr->channels, s->mode,
-                                detail);
+    int rc = cs_pdq_feeder_init(&s->feeder, hdr->width, hdr->height, hdr->source_width,
+                                hdr->source_height, hdr->channels, s->mode, detail);
     if (rc != CLIENTSCAN_OK)
         return rc;
     s->started = true;

@@ -70,15 +70,20 @@ struct clientscan_pdq_hasher {
     float *c1_t_mem, *c1_t; /* lane-major C1 output of the current block (padded) */
     float *count_x;     /* [ncols]: samples in the row window of each output column */
     float *recip_x;     /* [ncols]: 1.0f / count_x */
-    float r2[LANES][GRID];
+    float r2[LANES][CS_PDQ_MAX_SAMPLES];
 
-    uint32_t sample_x[GRID], sample_y[GRID];
-    float *ring2;       /* R2 rows at the sampled columns: ring2_rows x GRID */
+    /* Sampled columns and rows, ascending: the 64 grid points, or (when
+     * interpolating) each grid point's two neighbours, 2k and 2k + 1. */
+    int nsamples;
+    uint32_t sample_x[CS_PDQ_MAX_SAMPLES], sample_y[CS_PDQ_MAX_SAMPLES];
+    bool interpolate;
+    float frac_x[GRID], frac_y[GRID]; /* weight of neighbour 2k + 1 */
+    float *ring2;       /* R2 rows at the sampled columns: ring2_rows x nsamples */
     uint32_t ring2_rows;
-    float sum2[GRID];
+    float sum2[CS_PDQ_MAX_SAMPLES];
     uint32_t c2_step;
-    int grid_row;       /* next grid row to fill */
-    float grid[GRID][GRID];
+    int sample_row;     /* next row of samples to fill */
+    float samples[CS_PDQ_MAX_SAMPLES][CS_PDQ_MAX_SAMPLES];
 };
 
 /* Window of the box filter along a side of length n: ceil(n / 128), i.e.
@@ -119,25 +124,26 @@ static bool column_step(float *sum, uint32_t m, const float *in, const float *ol
     return true;
 }
 
-/* C2 output row q: copy it to every grid row that samples image row q. */
-static void emit_grid_rows(clientscan_pdq_hasher *h, int q, const float *row)
+/* C2 output row q: copy it to every row of samples taken at image row q. */
+static void emit_sample_rows(clientscan_pdq_hasher *h, int q, const float *row)
 {
-    while (h->grid_row < GRID && h->sample_y[h->grid_row] == (uint32_t)q)
-        memcpy(h->grid[h->grid_row++], row, sizeof h->grid[0]);
+    while (h->sample_row < h->nsamples && h->sample_y[h->sample_row] == (uint32_t)q)
+        memcpy(h->samples[h->sample_row++], row, sizeof(float) * (size_t)h->nsamples);
 }
 
 /* One C2 step; r2_row is the next R2 row (NULL in the shrinking tail). */
 static void c2_step(clientscan_pdq_hasher *h, const float *r2_row)
 {
     const int r = (int)h->c2_step++;
-    float *slot = h->ring2 + (size_t)(r % (int)h->ring2_rows) * GRID;
+    const size_t m = (size_t)h->nsamples;
+    float *slot = h->ring2 + (size_t)(r % (int)h->ring2_rows) * m;
     if (r2_row)
-        memcpy(slot, r2_row, sizeof(float) * GRID);
+        memcpy(slot, r2_row, sizeof(float) * m);
     const float *old =
-        r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * GRID : NULL;
-    float out[GRID];
-    if (column_step(h->sum2, GRID, slot, old, r, (int)h->rows, h->win_y, h->half_y, out))
-        emit_grid_rows(h, r - h->half_y + 1, out);
+        r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * m : NULL;
+    float out[CS_PDQ_MAX_SAMPLES];
+    if (column_step(h->sum2, (uint32_t)m, slot, old, r, (int)h->rows, h->win_y, h->half_y, out))
+        emit_sample_rows(h, r - h->half_y + 1, out);
 }
 
 static float *ring1_row(const clientscan_pdq_hasher *h, uint32_t r)
@@ -154,6 +160,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
     cs_pdq_block b = {
         .n = h->cols, .ncols = h->ncols, .w = h->win_x, .h = h->half_x,
         .count_x = h->count_x, .recip_x = h->recip_x, .sample_x = h->sample_x,
+        .nsamples = h->nsamples,
         .lum_t = with_r1 ? h->lum_t : NULL,
         .sum1 = h->sum1, .c1_t = h->c1_t, .r2 = h->r2,
     };
@@ -235,8 +242,75 @@ static float *alloc_lane_major(const clientscan_pdq_hasher *h, float **base)
     return *base + front * LANES;
 }
 
+/* Two passes of a box of even window w move a value's centre one pixel
+ * forward (each window reaches half a pixel further ahead than behind); an
+ * odd window is centred. */
+static int two_pass_shift(int w)
+{
+    return w % 2 == 0 ? 1 : 0;
+}
+
+/* Window and sampled pixels along one side of n pixels. The reference's:
+ * window ceil(n / 128), the 64 pixels floor((i + 0.5) n / 64). Mapped, for
+ * an image the decoder shrank from source_n pixels: the full-size window
+ * scaled down, and each full-size sample's filter centre carried into this
+ * image, where it falls between pixels sample[2i] and sample[2i + 1] with
+ * weight frac[i] on the second (needs n >= 128: samples stay ascending). */
+static void side_geometry(uint32_t n, uint32_t source_n, bool mapped, int *win, uint32_t *sample,
+                          float *frac)
+{
+    if (!mapped) {
+        *win = jarosz_window(n);
+        for (int i = 0; i < GRID; i++)
+            sample[i] = (uint32_t)(((i + 0.5) * n) / GRID);
+        return;
+    }
+    const double scale = (double)n / source_n;
+    const int full_win = jarosz_window(source_n);
+    const long w = lround(full_win * scale);
+    *win = w < 1 ? 1 : (int)w;
+    for (int i = 0; i < GRID; i++) {
+        const uint32_t full = (uint32_t)(((i + 0.5) * source_n) / GRID);
+        /* pixel centres: index + 0.5, in each image's own pixels */
+        double pos = scale * (full + two_pass_shift(full_win) + 0.5) - two_pass_shift(*win) - 0.5;
+        pos = pos < 0 ? 0 : pos > n - 1 ? n - 1 : pos;
+        const uint32_t lo = (uint32_t)pos;
+        sample[2 * i] = lo;
+        sample[2 * i + 1] = lo + 1 < n ? lo + 1 : lo;
+        frac[i] = (float)(pos - lo);
+    }
+}
+
+/* The 64x64 grid: the samples themselves, or each point interpolated
+ * between its four neighbours. */
+static void grid_from_samples(const clientscan_pdq_hasher *h, float grid[GRID][GRID])
+{
+    if (!h->interpolate) {
+        for (int i = 0; i < GRID; i++)
+            memcpy(grid[i], h->samples[i], sizeof grid[i]);
+        return;
+    }
+    for (int i = 0; i < GRID; i++) {
+        const float fy = h->frac_y[i];
+        const float *top = h->samples[2 * i], *bottom = h->samples[2 * i + 1];
+        for (int j = 0; j < GRID; j++) {
+            const float fx = h->frac_x[j];
+            const float t = (1 - fx) * top[2 * j] + fx * top[2 * j + 1];
+            const float b = (1 - fx) * bottom[2 * j] + fx * bottom[2 * j + 1];
+            grid[i][j] = (1 - fy) * t + fy * b;
+        }
+    }
+}
+
 int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_hasher **out,
                               clientscan_detail *detail)
+{
+    return cs_pdq_hasher_new_scaled(width, height, width, height, out, detail);
+}
+
+int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_width,
+                             uint32_t source_height, clientscan_pdq_hasher **out,
+                             clientscan_detail *detail)
 {
     if (!out)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher pointer");
@@ -252,18 +326,17 @@ int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_ha
     h->k = cs_pdq_kernels_best();
     h->hashable = height >= MIN_SIDE && width >= MIN_SIDE;
     if (h->hashable) {
-        h->win_x = jarosz_window(width);
+        h->interpolate = (source_width > width || source_height > height) &&
+                         width >= 2 * GRID && height >= 2 * GRID;
+        h->nsamples = h->interpolate ? 2 * GRID : GRID;
+        side_geometry(width, source_width, h->interpolate, &h->win_x, h->sample_x, h->frac_x);
+        side_geometry(height, source_height, h->interpolate, &h->win_y, h->sample_y, h->frac_y);
         h->half_x = (h->win_x + 2) / 2;
-        h->win_y = jarosz_window(height);
         h->half_y = (h->win_y + 2) / 2;
         h->ncols = ((size_t)width + CS_PDQ_COL_ALIGN - 1) / CS_PDQ_COL_ALIGN * CS_PDQ_COL_ALIGN;
         /* R1 rows r - win_y .. r + LANES - 1 are in use during a block. */
         h->ring1_rows = (uint32_t)h->win_y + LANES;
         h->ring2_rows = (uint32_t)h->win_y + 1;
-        for (int i = 0; i < GRID; i++) {
-            h->sample_y[i] = (uint32_t)(((i + 0.5) * height) / GRID);
-            h->sample_x[i] = (uint32_t)(((i + 0.5) * width) / GRID);
-        }
         /* Luma rows end in -0 padding: transposed, it is what R1 adds past the end. */
         h->lum = alloc_floats(8, h->ncols, -0.0f);
         h->lum_t = alloc_lane_major(h, &h->lum_t_mem);
@@ -274,7 +347,7 @@ int clientscan_pdq_hasher_new(uint32_t width, uint32_t height, clientscan_pdq_ha
         h->neg_zeros = alloc_floats(1, h->ncols, -0.0f);
         h->count_x = alloc_floats(1, h->ncols, 1.0f);
         h->recip_x = alloc_floats(1, h->ncols, 1.0f);
-        h->ring2 = alloc_floats(h->ring2_rows, GRID, 0.0f);
+        h->ring2 = alloc_floats(h->ring2_rows, (size_t)h->nsamples, 0.0f);
         if (!h->lum || !h->lum_t || !h->c1_t || !h->ring1 || !h->sum1 || !h->zeros ||
             !h->neg_zeros || !h->count_x || !h->recip_x || !h->ring2) {
             hasher_destroy(h);
@@ -478,14 +551,17 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
         run_block(h, false);
     while (h->c2_step < steps)
         c2_step(h, NULL);
-    if (h->grid_row != GRID)
-        return cs_fail(detail, CLIENTSCAN_E_INTERNAL, "filled %d of 64 grid rows", h->grid_row);
+    if (h->sample_row != h->nsamples)
+        return cs_fail(detail, CLIENTSCAN_E_INTERNAL, "filled %d of %d sample rows",
+                       h->sample_row, h->nsamples);
 
+    float grid[GRID][GRID];
+    grid_from_samples(h, grid);
     float dct[COEFFS][GRID];
     float coeffs[COEFFS][COEFFS];
-    out->quality = quality_metric((const float(*)[GRID])h->grid);
+    out->quality = quality_metric((const float(*)[GRID])grid);
     cs_pdq_dct_matrix(dct);
-    dct_16x16((const float(*)[GRID])dct, (const float(*)[GRID])h->grid, coeffs);
+    dct_16x16((const float(*)[GRID])dct, (const float(*)[GRID])grid, coeffs);
     cs_pdq_hash_from_coefficients((const float(*)[COEFFS])coeffs, dihedral != 0, out->hash);
     return CLIENTSCAN_OK;
 }
@@ -498,8 +574,9 @@ static uint32_t nearest_source(uint32_t i, uint32_t n_in, uint32_t n_out)
     return (uint32_t)(((uint64_t)i * n_in) / n_out);
 }
 
-int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t bpp,
-                       clientscan_pdq_mode mode, clientscan_detail *detail)
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t source_width,
+                       uint32_t source_height, uint32_t bpp, clientscan_pdq_mode mode,
+                       clientscan_detail *detail)
 {
     memset(f, 0, sizeof *f);
     if (mode != CLIENTSCAN_PDQ_MODE_FULL && mode != CLIENTSCAN_PDQ_MODE_CLI512)
@@ -514,7 +591,10 @@ int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32
     /* aspect ratio not kept, as in the reference CLI */
     f->width = f->resample ? CLI512_SIDE : width;
     f->height = f->resample ? CLI512_SIDE : height;
-    return clientscan_pdq_hasher_new(f->width, f->height, &f->hasher, detail);
+    if (f->resample) /* the reference CLI's geometry, on its 512 x 512 image */
+        return clientscan_pdq_hasher_new(f->width, f->height, &f->hasher, detail);
+    return cs_pdq_hasher_new_scaled(f->width, f->height, source_width, source_height, &f->hasher,
+                                    detail);
 }
 
 int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row)
@@ -563,7 +643,11 @@ int clientscan_pdq_hash_image(const clientscan_image *image, clientscan_pdq_mode
     if (!cs_mul_size(image->width, image->channels, &row_bytes) || image->stride < row_bytes)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "image stride too small");
     cs_pdq_feeder f;
-    int rc = cs_pdq_feeder_init(&f, image->width, image->height, image->channels, mode, detail);
+    /* A hand-made image may leave the source size 0: nothing was scaled. */
+    const uint32_t sw = image->source_width > image->width ? image->source_width : image->width;
+    const uint32_t sh = image->source_height > image->height ? image->source_height : image->height;
+    int rc = cs_pdq_feeder_init(&f, image->width, image->height, sw, sh, image->channels, mode,
+                                detail);
     for (uint32_t y = 0; y < image->height && rc == CLIENTSCAN_OK; y++)
         rc = cs_pdq_feeder_row(&f, y, image->pixels + (size_t)y * image->stride);
     if (rc == CLIENTSCAN_OK)

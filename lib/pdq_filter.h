@@ -23,6 +23,7 @@
 
 #define CS_PDQ_LANES 16 /* rows per block: two 8-wide sums per column hide add latency */
 #define CS_PDQ_COL_ALIGN 16 /* padded widths are multiples of this (the sweep's chunk) */
+#define CS_PDQ_MAX_SAMPLES 128 /* sampled columns: 64, or 2 x 64 to interpolate between */
 
 /* One block of CS_PDQ_LANES rows through R1 (optional), C1 and R2.
  * Lane-major buffers point at column 0 of an allocation padded with w
@@ -36,7 +37,8 @@ typedef struct cs_pdq_block {
     int w, h;      /* window and half window along x */
     const float *count_x;   /* [ncols]: samples in the window of output column o (1 past n) */
     const float *recip_x;   /* [ncols]: 1.0f / count_x, rounded to float */
-    const uint32_t *sample_x; /* [64], ascending */
+    const uint32_t *sample_x; /* [nsamples], ascending (repeats allowed) */
+    int nsamples;             /* 64, at most CS_PDQ_MAX_SAMPLES */
 
     const float *lum_t;     /* R1 input, lane-major; NULL: no R1 this block */
     float *r1_rows[CS_PDQ_LANES]; /* R1 output rows (ncols floats each) */
@@ -48,7 +50,7 @@ typedef struct cs_pdq_block {
     float c1_recip[CS_PDQ_LANES];      /* ... 1.0f / divisor, rounded to float */
     float *c1_t;            /* C1 output, lane-major */
 
-    float (*r2)[64];        /* [CS_PDQ_LANES][64]: R2 at the sampled columns */
+    float (*r2)[CS_PDQ_MAX_SAMPLES]; /* [CS_PDQ_LANES][nsamples]: R2 at the sampled columns */
 } cs_pdq_block;
 
 typedef struct cs_pdq_kernels {

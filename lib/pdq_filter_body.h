@@ -57,7 +57,7 @@ KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi,
 #define R2_STEP()                                                                                 \
     do {                                                                                          \
         SLIDE2(r2a, r2b, r2add, r2sub);                                                           \
-        while (j < 64 && (size_t)b->sample_x[j] + h1 == a2)                                       \
+        while (j < b->nsamples && (size_t)b->sample_x[j] + h1 == a2)                              \
             NAME(emit_r2)(b, j++, r2a, r2b, a2 - h1);                                             \
         a2++, r2add += L, r2sub += L;                                                             \
     } while (0)
@@ -83,7 +83,8 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
 
     V r2a = v_set1(0.0f), r2b = v_set1(0.0f);
     const float *r2add = b->c1_t, *r2sub = b->c1_t - w * L;
-    const size_t a2_end = (size_t)b->sample_x[63] + h1 + 1; /* last add feeds the last sample */
+    /* the last add feeds the last sample */
+    const size_t a2_end = (size_t)b->sample_x[b->nsamples - 1] + h1 + 1;
     size_t a2 = 0;
     int j = 0;
 

@@ -19,6 +19,17 @@ void cs_pdq_dihedral_coefficients(const float c[16][16], clientscan_dihedral whi
 void cs_pdq_hash_from_coefficients(const float c[16][16], bool dihedral,
                                    clientscan_pdq hashes[CLIENTSCAN_DIHEDRAL_COUNT]);
 
+/* A hasher for an image the decoder shrank from source_width x
+ * source_height (fast mode). The reference geometry on the small image
+ * would put every filter centre up to a few source pixels away from where
+ * the full-size hash has it; this one carries the full-size windows and
+ * sample centres over and interpolates between pixels, which brings fast
+ * hashes much closer to exact ones (docs/speed.md). Sides under 128 px, or
+ * no scaling: exactly clientscan_pdq_hasher_new(). */
+int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_width,
+                             uint32_t source_height, clientscan_pdq_hasher **out,
+                             clientscan_detail *detail);
+
 /* clientscan_pdq_hasher_push() that also takes bpp 4: RGBX rows, X ignored
  * (what libjpeg-turbo writes fastest, and what SIMD converts to luma best). */
 int cs_pdq_hasher_push_pixels(clientscan_pdq_hasher *h, const uint8_t *row, uint32_t bpp);
@@ -42,8 +53,11 @@ typedef struct cs_pdq_feeder {
     uint8_t row[512 * 4];
 } cs_pdq_feeder;
 
-int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t bpp,
-                       clientscan_pdq_mode mode, clientscan_detail *detail);
+/* source_width x source_height: the image's size before the decoder's DCT
+ * scaling (fast mode); equal to width x height when it was not scaled. */
+int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32_t source_width,
+                       uint32_t source_height, uint32_t bpp, clientscan_pdq_mode mode,
+                       clientscan_detail *detail);
 int cs_pdq_feeder_row(cs_pdq_feeder *f, uint32_t src_y, const uint8_t *row);
 /* Hashes and frees the hasher. */
 int cs_pdq_feeder_finish(cs_pdq_feeder *f, int dihedral, clientscan_pdq_result *out,

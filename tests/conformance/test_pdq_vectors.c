@@ -128,11 +128,73 @@ static void test_cli512_mode_matches_reference_cli(void **state)
     run_mode("expected-cli512.tsv", CLIENTSCAN_PDQ_MODE_CLI512);
 }
 
+/* Fast mode (JPEGs decoded at a reduced DCT scale) is approximate by
+ * design; on the vectors it must stay within PDQ's own conformance
+ * tolerance, 10 bits of the reference's full-resolution hash, for images
+ * of quality >= 80, and the streaming and decode-then-hash paths must agree. */
+static void test_fast_mode_within_ten_bits_of_reference(void **state)
+{
+    (void)state;
+    const char *dir = ts_vectors_dir("expected-full.tsv (fast mode)");
+    if (!dir)
+        skip();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/expected-full.tsv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char line[2048];
+    int scaled = 0, worst = 0, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        char *fld[FIELDS];
+        if (split_tabs(line, fld, FIELDS) != FIELDS)
+            fail_msg("%s: malformed row", path);
+        char img_path[4096];
+        snprintf(img_path, sizeof img_path, "%s/images/%s", dir, fld[0]);
+        clientscan_hash_params params = {.decode.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE};
+        clientscan_pdq_result fast, via_image;
+        clientscan_hash_info info;
+        clientscan_detail d = {{0}};
+        if (clientscan_hash_file(img_path, &params, &fast, &info, &d) != CLIENTSCAN_OK)
+            fail_msg("%s: %s", fld[0], d.text);
+        clientscan_image img;
+        if (clientscan_decode_file(img_path, &params.decode, &img, &d) != CLIENTSCAN_OK)
+            fail_msg("%s: %s", fld[0], d.text);
+        assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 0, &via_image, &d),
+                         CLIENTSCAN_OK);
+        clientscan_image_release(&img);
+        if (memcmp(&fast.hash[0], &via_image.hash[0], sizeof fast.hash[0]) != 0 ||
+            fast.quality != via_image.quality)
+            fail_msg("%s: fast streaming hash differs from decode-then-hash", fld[0]);
+        clientscan_pdq want;
+        assert_int_equal(clientscan_pdq_from_hex(fld[2], strlen(fld[2]), &want, NULL), CLIENTSCAN_OK);
+        const int dist = clientscan_pdq_distance(&want, &fast.hash[0]);
+        total++;
+        if (info.width != info.source_width)
+            scaled++;
+        if (atoi(fld[1]) < 80)
+            continue;
+        if (dist > worst)
+            worst = dist;
+        if (dist > 10)
+            fail_msg("%s: fast hash %d bits from the reference (%ux%u decoded as %ux%u)", fld[0],
+                     dist, info.source_width, info.source_height, info.width, info.height);
+    }
+    fclose(f);
+    print_message("fast mode (min side %u): %d of %d vectors decoded smaller; worst distance "
+                  "for quality >= 80: %d bits\n", CLIENTSCAN_FAST_MIN_SIDE, scaled, total, worst);
+    assert_true(total >= 44);
+    assert_true(scaled > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_resolution_matches_reference),
         cmocka_unit_test(test_cli512_mode_matches_reference_cli),
+        cmocka_unit_test(test_fast_mode_within_ten_bits_of_reference),
     };
     return cmocka_run_group_tests_name("pdq conformance", tests, NULL, NULL);
 }

@@ -277,6 +277,110 @@ static void test_kernel_division_is_ieee_division(void **state)
     free(q);
 }
 
+/* Hashes img with a hasher made for an image shrunk from sw x sh. */
+static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
+                        const cs_pdq_kernels *k, clientscan_pdq_result *res)
+{
+    clientscan_pdq_hasher *h = NULL;
+    assert_int_equal(cs_pdq_hasher_new_scaled(img->width, img->height, sw, sh, &h, NULL),
+                     CLIENTSCAN_OK);
+    if (k)
+        cs_pdq_hasher_use_kernels(h, k);
+    for (uint32_t y = 0; y < img->height; y++)
+        assert_int_equal(clientscan_pdq_hasher_push(h, img->pixels + y * img->stride, img->channels),
+                         CLIENTSCAN_OK);
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 1, res, NULL), CLIENTSCAN_OK);
+    clientscan_pdq_hasher_free(h);
+}
+
+/* Mean of each f x f block (the last blocks clipped): a stand-in for the
+ * decoder's DCT scaling by 1/f. */
+static clientscan_image shrink(const clientscan_image *src, uint32_t f)
+{
+    clientscan_image dst = *src;
+    dst.width = (src->width + f - 1) / f;
+    dst.height = (src->height + f - 1) / f;
+    dst.stride = (size_t)dst.width * 3;
+    dst.pixels = malloc(dst.stride * dst.height);
+    assert_non_null(dst.pixels);
+    for (uint32_t y = 0; y < dst.height; y++)
+        for (uint32_t x = 0; x < dst.width; x++)
+            for (int c = 0; c < 3; c++) {
+                uint32_t sum = 0, n = 0;
+                for (uint32_t yy = y * f; yy < y * f + f && yy < src->height; yy++)
+                    for (uint32_t xx = x * f; xx < x * f + f && xx < src->width; xx++, n++)
+                        sum += src->pixels[yy * src->stride + xx * 3 + (uint32_t)c];
+                dst.pixels[y * dst.stride + x * 3 + (uint32_t)c] = (uint8_t)((sum + n / 2) / n);
+            }
+    return dst;
+}
+
+/* Fast mode's geometry (lib/pdq.c side_geometry): the same bits with every
+ * kernel set, the reference geometry whenever nothing was scaled or a side
+ * is under 128 px, and on shrunk pictures closer to the full-size hash than
+ * the reference geometry applied to the small picture. */
+static void test_scaled_geometry(void **state)
+{
+    (void)state;
+    const cs_pdq_kernels *kernels[8];
+    const size_t nkernels = cs_pdq_kernels_all(kernels, 8);
+    const uint32_t mapped[][4] = {{1008, 756, 4032, 3024}, {128, 900, 1024, 7200},
+                                  {129, 128, 1033, 1025},  {300, 200, 700, 469}};
+    for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++) {
+        clientscan_image img = make_picture(mapped[i][0], mapped[i][1]);
+        clientscan_pdq_result first, got, plain;
+        hash_scaled(&img, mapped[i][2], mapped[i][3], kernels[0], &first);
+        for (size_t k = 1; k < nkernels; k++) {
+            hash_scaled(&img, mapped[i][2], mapped[i][3], kernels[k], &got);
+            if (memcmp(&first, &got, sizeof got) != 0)
+                fail_msg("%ux%u from %ux%u: %s kernels differ from %s", mapped[i][0],
+                         mapped[i][1], mapped[i][2], mapped[i][3], kernels[k]->name,
+                         kernels[0]->name);
+        }
+        assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &plain, NULL),
+                         CLIENTSCAN_OK);
+        assert_memory_not_equal(&plain, &first, sizeof plain); /* the mapping did something */
+        free(img.pixels);
+    }
+    const uint32_t unmapped[][4] = {{127, 300, 1016, 2400}, {400, 90, 1600, 360}, {640, 480, 640, 480}};
+    for (size_t i = 0; i < sizeof unmapped / sizeof unmapped[0]; i++) {
+        clientscan_image img = make_picture(unmapped[i][0], unmapped[i][1]);
+        clientscan_pdq_result want, got;
+        assert_int_equal(clientscan_pdq_hash_image(&img, CLIENTSCAN_PDQ_MODE_FULL, 1, &want, NULL),
+                         CLIENTSCAN_OK);
+        hash_scaled(&img, unmapped[i][2], unmapped[i][3], NULL, &got);
+        assert_memory_equal(&want, &got, sizeof want);
+        free(img.pixels);
+    }
+    /* Shrunk by 2, 3 and 4: the hash of the small picture against the
+     * full-size exact hash, with and without the carried-over geometry. */
+    int mapped_total = 0, plain_total = 0;
+    const uint32_t sizes[][2] = {{2048, 1536}, {1500, 2001}, {1800, 1000}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        clientscan_image big = make_picture(sizes[i][0], sizes[i][1]);
+        clientscan_pdq_result exact;
+        assert_int_equal(clientscan_pdq_hash_image(&big, CLIENTSCAN_PDQ_MODE_FULL, 0, &exact, NULL),
+                         CLIENTSCAN_OK);
+        for (uint32_t f = 2; f <= 4; f++) {
+            clientscan_image small = shrink(&big, f);
+            clientscan_pdq_result m, p;
+            hash_scaled(&small, big.width, big.height, NULL, &m);
+            assert_int_equal(clientscan_pdq_hash_image(&small, CLIENTSCAN_PDQ_MODE_FULL, 0, &p, NULL),
+                             CLIENTSCAN_OK);
+            const int dm = clientscan_pdq_distance(&m.hash[0], &exact.hash[0]);
+            const int dp = clientscan_pdq_distance(&p.hash[0], &exact.hash[0]);
+            print_message("%ux%u / %u: %d bits from exact with the carried-over geometry, %d "
+                          "without\n", big.width, big.height, f, dm, dp);
+            assert_true(dm <= 10);
+            mapped_total += dm;
+            plain_total += dp;
+            free(small.pixels);
+        }
+        free(big.pixels);
+    }
+    assert_true(mapped_total < plain_total);
+}
+
 static void test_hasher_rejects_misuse(void **state)
 {
     (void)state;
@@ -617,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_dihedral_names),
         cmocka_unit_test(test_streaming_filter_matches_full_buffer_oracle),
         cmocka_unit_test(test_kernel_division_is_ieee_division),
+        cmocka_unit_test(test_scaled_geometry),
         cmocka_unit_test(test_hasher_rejects_misuse),
     };
     return cmocka_run_group_tests_name("pdq", tests, NULL, NULL);
