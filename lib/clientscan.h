@@ -114,18 +114,20 @@ typedef struct clientscan_decode_params {
     uint64_t max_pixels;     /* width*height; 0 = CLIENTSCAN_DEFAULT_MAX_PIXELS */
     uint32_t max_side;       /* per side; 0 = CLIENTSCAN_DEFAULT_MAX_SIDE */
     uint64_t max_file_bytes; /* file decode only; 0 = CLIENTSCAN_DEFAULT_MAX_FILE_BYTES */
-    /* JPEG only: if > 0, decode at the smallest libjpeg-turbo DCT scale
-     * (1/8 .. 8/8) that keeps both sides >= min_side. 0 = full size (exact,
-     * what the reference hashes). */
+    /* JPEG only: if > 0, decode at the smallest of the DCT scales 1/8,
+     * 1/4, 1/2 that keeps both sides >= min_side, else full size. (The
+     * other eighths have no SIMD IDCT in libjpeg-turbo: 3/8 decodes slower
+     * than 1/2, 5/8 slower than full size.) 0 = full size (exact, what the
+     * reference hashes). */
     uint32_t jpeg_min_side;
 } clientscan_decode_params;
 
 /* jpeg_min_side of "fast mode", chosen from measured distances to exact
  * hashes (docs/speed.md): the smallest that kept every one of 1,721 JPEGs
- * of quality >= 80 within 10 bits of its exact hash (p99 2 bits); 512 let
- * 2 of them reach 14. Fast hashes are for a sending client's own scan,
- * never for building lists. */
-#define CLIENTSCAN_FAST_MIN_SIDE 768u
+ * of quality >= 80 within 10 bits of its exact hash (p99 2 bits); at 384
+ * one reached 16. Fast hashes are for a sending client's own scan, never
+ * for building lists. */
+#define CLIENTSCAN_FAST_MIN_SIDE 512u
 
 /* A decoded image. Plain data, owned by the caller after a successful decode;
  * release with clientscan_image_release(). */

