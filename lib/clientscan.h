@@ -952,10 +952,16 @@ typedef struct clientscan_scanner_params {
     int threshold;
     clientscan_unscannable_policy unscannable;
     clientscan_low_quality_policy low_quality;
-    /* Decoding limits; decode.jpeg_min_side > 0 (e.g.
-     * CLIENTSCAN_FAST_MIN_SIDE) = fast mode: JPEGs decoded at a reduced DCT
-     * scale, approximate hashes (docs/speed.md). 0 = exact. */
+    /* Decoding limits. JPEGs are hashed in fast mode unless exact is set:
+     * decoded at a reduced DCT scale keeping both sides >=
+     * decode.jpeg_min_side (0: CLIENTSCAN_FAST_MIN_SIDE). On 1,721 measured
+     * JPEGs of quality >= 80 every fast hash was within 10 bits of the exact
+     * one, p99 2 bits (docs/speed.md), well inside the match threshold, for
+     * about half the CPU time on a 12 MP photo. */
     clientscan_decode_params decode;
+    /* != 0: exact hashes (full-size decode, bit-identical to the reference)
+     * whatever decode.jpeg_min_side says. */
+    int exact;
 } clientscan_scanner_params;
 
 /* Opens a scanner: opens and verifies the list (clientscan_list_open_memory

@@ -76,6 +76,10 @@ static int scanner_from_list(clientscan_list *list, const clientscan_scanner_par
     s->unscannable = p->unscannable;
     s->low_quality = p->low_quality;
     s->decode = p->decode;
+    if (p->exact)
+        s->decode.jpeg_min_side = 0;
+    else if (s->decode.jpeg_min_side == 0)
+        s->decode.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE;
     *out = s;
     return CLIENTSCAN_OK;
 }

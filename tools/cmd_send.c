@@ -38,7 +38,10 @@ static void send_usage(FILE *out)
             "  --skip-low-quality     do not match images of PDQ quality < %d; treat them\n"
             "                         as unscannable\n"
             "  --accepted-sequence N  refuse a list older than sequence N (rollback)\n"
-            "  --fast                 decode JPEGs at reduced scale (approximate hashes)\n"
+            "  --exact                hash JPEGs at full size, bit-identical to the\n"
+            "                         reference (default: fast mode, decoded at a reduced\n"
+            "                         scale, within 10 bits of exact: docs/speed.md)\n"
+            "  --fast                 fast mode (the default; kept for scripts)\n"
             "  -v, --verbose          print the verdict to standard error\n"
             "  --json                 one JSON object on standard output\n"
             "  -h, --help             this text\n"
@@ -123,6 +126,7 @@ int cmd_send(int argc, char **argv)
         {"skip-low-quality", no_argument, NULL, 'Q'},
         {"accepted-sequence", required_argument, NULL, 'S'},
         {"fast", no_argument, NULL, 'F'},
+        {"exact", no_argument, NULL, 'E'},
         {"verbose", no_argument, NULL, 'v'},
         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
@@ -168,7 +172,8 @@ int cmd_send(int argc, char **argv)
             params.list.accepted_sequence = (uint64_t)s;
             break;
         }
-        case 'F': params.decode.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE; break;
+        case 'F': params.exact = 0; break;
+        case 'E': params.exact = 1; break;
         case 'v': verbose = true; break;
         case 'J': json = true; break;
         case 'h': send_usage(stdout); return CLI_OK;

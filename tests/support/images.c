@@ -182,8 +182,12 @@ static void exif_segment(j_compress_ptr c, int orientation, bool big)
     jpeg_write_marker(c, JPEG_APP0 + 1, e, sizeof e);
 }
 
-uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, bool progressive,
-                        int exif_orientation, bool big_endian, size_t *len)
+/* Fills row y (w pixels of `components` bytes) of the picture to encode. */
+typedef void (*jpeg_row_fn)(const void *ctx, uint32_t y, uint32_t w, int components, uint8_t *row);
+
+static uint8_t *encode_jpeg(uint32_t w, uint32_t h, int components, int quality, bool progressive,
+                            int exif_orientation, bool big_endian, jpeg_row_fn fill,
+                            const void *ctx, size_t *len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr err;
@@ -206,10 +210,7 @@ uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, boo
     uint8_t *row = malloc((size_t)w * components);
     assert_non_null(row);
     while (c.next_scanline < h) {
-        uint32_t y = c.next_scanline;
-        for (uint32_t x = 0; x < w; x++)
-            for (int k = 0; k < components; k++)
-                row[(size_t)x * components + k] = (uint8_t)ts_pattern(x, y, k, 8);
+        fill(ctx, c.next_scanline, w, components, row);
         JSAMPROW r = row;
         jpeg_write_scanlines(&c, &r, 1);
     }
@@ -218,6 +219,39 @@ uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, boo
     free(row);
     *len = size;
     return buf;
+}
+
+static void pattern_row(const void *ctx, uint32_t y, uint32_t w, int components, uint8_t *row)
+{
+    (void)ctx;
+    for (uint32_t x = 0; x < w; x++)
+        for (int k = 0; k < components; k++)
+            row[(size_t)x * components + k] = (uint8_t)ts_pattern(x, y, k, 8);
+}
+
+uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, bool progressive,
+                        int exif_orientation, bool big_endian, size_t *len)
+{
+    return encode_jpeg(w, h, components, quality, progressive, exif_orientation, big_endian,
+                       pattern_row, NULL, len);
+}
+
+typedef struct {
+    const uint8_t *pixels;
+    size_t stride;
+} pixel_rows;
+
+static void copy_row(const void *ctx, uint32_t y, uint32_t w, int components, uint8_t *row)
+{
+    const pixel_rows *p = ctx;
+    memcpy(row, p->pixels + (size_t)y * p->stride, (size_t)w * components);
+}
+
+uint8_t *ts_jpeg_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
+                               int components, int quality, size_t *len)
+{
+    const pixel_rows p = {pixels, stride};
+    return encode_jpeg(w, h, components, quality, false, 0, false, copy_row, &p, len);
 }
 
 uint32_t ts_crc32(const uint8_t *data, size_t len)

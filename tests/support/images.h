@@ -40,6 +40,11 @@ void ts_png_palette_entry(uint32_t index, uint8_t rgb[3]);
 uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, bool progressive,
                         int exif_orientation, bool big_endian, size_t *len);
 
+/* Baseline JPEG of the given pixels (rows stride bytes apart, 1, 3 or 4
+ * components as above), quality 1..100. Caller frees. */
+uint8_t *ts_jpeg_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
+                               int components, int quality, size_t *len);
+
 /* CRC-32 as PNG chunks use it (ISO 3309, the zlib polynomial). */
 uint32_t ts_crc32(const uint8_t *data, size_t len);
 

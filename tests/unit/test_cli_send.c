@@ -257,6 +257,17 @@ static void test_verbose_and_json(void **state)
     assert_int_equal(out.status, 0);
     assert_non_null(strstr(out.out, "\"verdict\":{\"kind\":\"match\""));
     ts_output_free(&out);
+    /* --exact and --fast (the default) both scan; the sample is small enough
+     * that neither scales it, so the verdict is the same. */
+    const char *modes[] = {"--exact", "--fast"};
+    for (int m = 0; m < 2; m++) {
+        RUN(&out, "send", modes[m], "--json", "-v", "--list", fx.list, "--authority",
+            fx.authority_pub, "--moderator", fx.moderator_pub, "--to", fx.user_pub,
+            SAMPLES "/known-2.jpg", outdir);
+        assert_int_equal(out.status, 0);
+        assert_non_null(strstr(out.out, "\"verdict\":{\"kind\":\"match\""));
+        ts_output_free(&out);
+    }
     char *got = ts_path(fx.dir, "verbose.jpg");
     RUN(&out, "receive", "--json", "--key", fx.user_sec, outdir, got);
     assert_int_equal(out.status, 0);

@@ -3,6 +3,7 @@
  * open attachment round trips; policies; opening errors; threshold; and
  * many threads sharing one scanner. */
 #include "support.h"
+#include "images.h"
 
 #include "clientscan.h"
 
@@ -580,6 +581,81 @@ static void test_threads_share_one_scanner(void **state)
     clientscan_scanner_close(s);
 }
 
+/* Hash of bytes decoded with the given jpeg_min_side (0: exact). */
+static clientscan_pdq hash_at(const uint8_t *data, size_t len, uint32_t min_side)
+{
+    clientscan_hash_params hp = {.decode.jpeg_min_side = min_side};
+    clientscan_pdq_result r;
+    clientscan_detail d;
+    if (clientscan_hash_memory(data, len, &hp, &r, NULL, &d) != CLIENTSCAN_OK)
+        fail_msg("hash: %s", d.text);
+    return r.hash[0];
+}
+
+/* Scanners hash JPEGs in fast mode unless told `exact`; decode.jpeg_min_side
+ * chooses the scale. Seen through the distance to a list holding the hash
+ * of a 1/8-scale decode. */
+static void test_fast_mode_is_the_default(void **state)
+{
+    (void)state;
+    /* A photo-like picture (smooth shapes, grain) that 1/2 scale changes a little. */
+    enum { W = 2400, H = 1100 };
+    uint8_t *rgb = malloc((size_t)W * H * 3);
+    assert_non_null(rgb);
+    uint32_t seed = 7;
+    for (uint32_t y = 0; y < H; y++)
+        for (uint32_t x = 0; x < W; x++) {
+            seed = seed * 1103515245u + 12345u;
+            const double u_x = (double)x / W, u_y = (double)y / H;
+            double v = 120 + 70 * sin(9 * u_x + 4 * u_y) * cos(6 * u_y - 2 * u_x) +
+                       (u_x > 0.2 && u_x < 0.45 && u_y > 0.3 && u_y < 0.8 ? 45 : 0) +
+                       (double)((seed >> 16) % 21) - 10;
+            for (int c = 0; c < 3; c++) {
+                const double u = v + 15 * c * u_x;
+                rgb[((size_t)y * W + x) * 3 + (size_t)c] = (uint8_t)(u < 0 ? 0 : u > 255 ? 255 : u);
+            }
+        }
+    size_t len;
+    uint8_t *jpg = ts_jpeg_encode_pixels(rgb, (size_t)W * 3, W, H, 3, 90, &len);
+    free(rgb);
+    const clientscan_pdq exact = hash_at(jpg, len, 0), tiny = hash_at(jpg, len, 8);
+    const clientscan_pdq fast_default = hash_at(jpg, len, CLIENTSCAN_FAST_MIN_SIDE);
+    const int d_exact = clientscan_pdq_distance(&exact, &tiny);
+    const int d_fast = clientscan_pdq_distance(&fast_default, &tiny);
+    assert_true(d_exact != d_fast); /* the picture tells the modes apart */
+
+    clientscan_list_builder *b = NULL;
+    assert_int_equal(clientscan_list_builder_new(&b, NULL), 0);
+    assert_int_equal(clientscan_list_builder_add(b, &tiny, NULL, -1, NULL), 0);
+    const clientscan_secret_key *signers[] = {fx.authority};
+    uint8_t *list;
+    size_t list_len;
+    assert_int_equal(clientscan_list_builder_encode(b, signers, 1, &list, &list_len, NULL), 0);
+    clientscan_list_builder_free(b);
+
+    struct {
+        uint32_t min_side;
+        int exact;
+        int want;
+    } cases[] = {{0, 0, d_fast}, {8, 0, 0}, {0, 1, d_exact}, {8, 1, d_exact}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clientscan_scanner_params p = default_params();
+        p.threshold = 256;
+        p.decode.jpeg_min_side = cases[i].min_side;
+        p.exact = cases[i].exact;
+        clientscan_scanner *s = NULL;
+        assert_int_equal(clientscan_scanner_open_memory(list, list_len, &p, &s, NULL), 0);
+        clientscan_verdict v = scan(s, jpg, len);
+        assert_int_equal(v.matched, 1);
+        if (v.distance != cases[i].want)
+            fail_msg("min side %u, exact %d: distance %d, want %d", cases[i].min_side,
+                     cases[i].exact, v.distance, cases[i].want);
+        clientscan_scanner_close(s);
+    }
+    free(list);
+    free(jpg);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -601,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_threads_share_one_scanner),
+        cmocka_unit_test(test_fast_mode_is_the_default),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
