@@ -25,22 +25,37 @@ static int split_tabs(char *line, char *fields[], int max)
     return n;
 }
 
-static tally check_file(const char *dir, const char *tsv, clientscan_pdq_mode mode)
+static FILE *open_tsv(const char *dir, const char *tsv)
 {
-    tally t = {0, 0, 0};
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, tsv);
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("cannot open %s", path);
-    char line[2048];
-    while (fgets(line, sizeof line, f)) {
+    return f;
+}
+
+/* The next data row's FIELDS fields (pointing into line); false at the end. */
+static bool next_row(FILE *f, const char *tsv, char line[2048], char *fld[FIELDS])
+{
+    while (fgets(line, 2048, f)) {
         if (line[0] == '#' || line[0] == '\n')
             continue;
-        char *fld[FIELDS];
         int n = split_tabs(line, fld, FIELDS);
         if (n != FIELDS)
             fail_msg("%s: malformed row with %d fields", tsv, n);
+        return true;
+    }
+    return false;
+}
+
+static tally check_file(const char *dir, const char *tsv, clientscan_pdq_mode mode)
+{
+    tally t = {0, 0, 0};
+    FILE *f = open_tsv(dir, tsv);
+    char line[2048];
+    char *fld[FIELDS];
+    while (next_row(f, tsv, line, fld)) {
         t.rows++;
         char img_path[4096];
         snprintf(img_path, sizeof img_path, "%s/images/%s", dir, fld[0]);
@@ -138,19 +153,11 @@ static void test_fast_mode_within_ten_bits_of_reference(void **state)
     const char *dir = ts_vectors_dir("expected-full.tsv (fast mode)");
     if (!dir)
         skip();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/expected-full.tsv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
+    FILE *f = open_tsv(dir, "expected-full.tsv");
     char line[2048];
+    char *fld[FIELDS];
     int scaled = 0, worst = 0, total = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        char *fld[FIELDS];
-        if (split_tabs(line, fld, FIELDS) != FIELDS)
-            fail_msg("%s: malformed row", path);
+    while (next_row(f, "expected-full.tsv", line, fld)) {
         char img_path[4096];
         snprintf(img_path, sizeof img_path, "%s/images/%s", dir, fld[0]);
         clientscan_hash_params params = {.decode.jpeg_min_side = CLIENTSCAN_FAST_MIN_SIDE};

@@ -147,14 +147,17 @@ static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
     cs_pdq_hash_from_coefficients((const float(*)[16])c, true, res->hash);
 }
 
-/* Hashes img through a hasher forced onto one kernel set, rows pushed one
- * at a time, all eight variants. */
-static void hash_with_kernels(const clientscan_image *img, const cs_pdq_kernels *k,
-                              clientscan_pdq_result *res)
+/* Hashes img through a hasher made for an image shrunk from sw x sh (the
+ * image's own size: nothing was shrunk), forced onto kernel set k (NULL:
+ * the fastest), rows pushed one at a time, all eight variants. */
+static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
+                        const cs_pdq_kernels *k, clientscan_pdq_result *res)
 {
     clientscan_pdq_hasher *h = NULL;
-    assert_int_equal(clientscan_pdq_hasher_new(img->width, img->height, &h, NULL), CLIENTSCAN_OK);
-    cs_pdq_hasher_use_kernels(h, k);
+    assert_int_equal(cs_pdq_hasher_new_scaled(img->width, img->height, sw, sh, &h, NULL),
+                     CLIENTSCAN_OK);
+    if (k)
+        cs_pdq_hasher_use_kernels(h, k);
     for (uint32_t y = 0; y < img->height; y++)
         assert_int_equal(clientscan_pdq_hasher_push(h, img->pixels + y * img->stride, img->channels),
                          CLIENTSCAN_OK);
@@ -182,7 +185,7 @@ static void check_against_oracle(uint32_t w, uint32_t h, bool grey, const cs_pdq
                  img.height, img.channels);
     /* Every kernel set built in (portable C, SSE2, AVX2), not only the fastest. */
     for (size_t k = 0; k < nkernels; k++) {
-        hash_with_kernels(&img, kernels[k], &got);
+        hash_scaled(&img, img.width, img.height, kernels[k], &got);
         if (memcmp(&want, &got, sizeof want) != 0)
             fail_msg("%ux%u (%u channels): %s kernels differ from the oracle", img.width,
                      img.height, img.channels, kernels[k]->name);
@@ -275,22 +278,6 @@ static void test_kernel_division_is_ieee_division(void **state)
                   kernels[0]->name, kernels[nkernels - 1]->name);
     free(a);
     free(q);
-}
-
-/* Hashes img with a hasher made for an image shrunk from sw x sh. */
-static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
-                        const cs_pdq_kernels *k, clientscan_pdq_result *res)
-{
-    clientscan_pdq_hasher *h = NULL;
-    assert_int_equal(cs_pdq_hasher_new_scaled(img->width, img->height, sw, sh, &h, NULL),
-                     CLIENTSCAN_OK);
-    if (k)
-        cs_pdq_hasher_use_kernels(h, k);
-    for (uint32_t y = 0; y < img->height; y++)
-        assert_int_equal(clientscan_pdq_hasher_push(h, img->pixels + y * img->stride, img->channels),
-                         CLIENTSCAN_OK);
-    assert_int_equal(clientscan_pdq_hasher_finish(h, 1, res, NULL), CLIENTSCAN_OK);
-    clientscan_pdq_hasher_free(h);
 }
 
 /* Mean of each f x f block (the last blocks clipped): a stand-in for the
