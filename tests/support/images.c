@@ -182,12 +182,8 @@ static void exif_segment(j_compress_ptr c, int orientation, bool big)
     jpeg_write_marker(c, JPEG_APP0 + 1, e, sizeof e);
 }
 
-/* Fills row y (w pixels of `components` bytes) of the picture to encode. */
-typedef void (*jpeg_row_fn)(const void *ctx, uint32_t y, uint32_t w, int components, uint8_t *row);
-
-static uint8_t *encode_jpeg(uint32_t w, uint32_t h, int components, int quality, bool progressive,
-                            int exif_orientation, bool big_endian, jpeg_row_fn fill,
-                            const void *ctx, size_t *len)
+uint8_t *ts_jpeg_encode_with(uint32_t w, uint32_t h, const ts_jpeg_options *o, ts_jpeg_row_fn fill,
+                             const void *ctx, size_t *len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr err;
@@ -196,17 +192,25 @@ static uint8_t *encode_jpeg(uint32_t w, uint32_t h, int components, int quality,
     unsigned char *buf = NULL;
     unsigned long size = 0;
     jpeg_mem_dest(&c, &buf, &size);
+    const int components = o->components;
     c.image_width = w;
     c.image_height = h;
     c.input_components = components;
     c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
-    if (progressive)
+    jpeg_set_quality(&c, o->quality, TRUE);
+    if (o->full_resolution_chroma)
+        for (int i = 0; i < c.num_components; i++)
+            c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+    if (o->scans) {
+        c.scan_info = o->scans;
+        c.num_scans = o->nscans;
+    } else if (o->progressive) {
         jpeg_simple_progression(&c);
+    }
     jpeg_start_compress(&c, TRUE);
-    if (exif_orientation)
-        exif_segment(&c, exif_orientation, big_endian);
+    if (o->exif_orientation)
+        exif_segment(&c, o->exif_orientation, o->big_endian);
     uint8_t *row = malloc((size_t)w * components);
     assert_non_null(row);
     while (c.next_scanline < h) {
@@ -232,8 +236,10 @@ static void pattern_row(const void *ctx, uint32_t y, uint32_t w, int components,
 uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, bool progressive,
                         int exif_orientation, bool big_endian, size_t *len)
 {
-    return encode_jpeg(w, h, components, quality, progressive, exif_orientation, big_endian,
-                       pattern_row, NULL, len);
+    const ts_jpeg_options o = {.components = components, .quality = quality,
+                               .progressive = progressive, .exif_orientation = exif_orientation,
+                               .big_endian = big_endian};
+    return ts_jpeg_encode_with(w, h, &o, pattern_row, NULL, len);
 }
 
 typedef struct {
@@ -251,7 +257,8 @@ uint8_t *ts_jpeg_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w,
                                int components, int quality, size_t *len)
 {
     const pixel_rows p = {pixels, stride};
-    return encode_jpeg(w, h, components, quality, false, 0, false, copy_row, &p, len);
+    const ts_jpeg_options o = {.components = components, .quality = quality};
+    return ts_jpeg_encode_with(w, h, &o, copy_row, &p, len);
 }
 
 uint32_t ts_crc32(const uint8_t *data, size_t len)

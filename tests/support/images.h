@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
+
+#include <jpeglib.h>
 
 /* Sample of channel c at (x, y) for a given bit depth (1..16): a smooth
  * gradient plus a checker of 8x8 blocks. Depth 8 is that value v in 0..255;
@@ -32,6 +35,27 @@ uint8_t ts_noise(uint32_t seed, uint32_t x, uint32_t y, int c);
 
 /* Palette entry used by ts_png_encode. */
 void ts_png_palette_entry(uint32_t index, uint8_t rgb[3]);
+
+/* The one JPEG encoder behind the helpers below. fill(ctx, y, w,
+ * components, row) writes row y; the options: 1 (grey), 3 (YCbCr from RGB)
+ * or 4 (CMYK, Adobe marker) components, quality 1..100, 4:4:4 instead of
+ * libjpeg's default subsampling, an explicit scan script (else progressive
+ * = libjpeg's standard progression, or baseline), and an EXIF orientation
+ * 1..8 (0: no APP1). Caller frees. */
+typedef void (*ts_jpeg_row_fn)(const void *ctx, uint32_t y, uint32_t w, int components,
+                               uint8_t *row);
+typedef struct ts_jpeg_options {
+    int components;
+    int quality;
+    bool progressive;
+    bool full_resolution_chroma;
+    const jpeg_scan_info *scans;
+    int nscans;
+    int exif_orientation;
+    bool big_endian;
+} ts_jpeg_options;
+uint8_t *ts_jpeg_encode_with(uint32_t w, uint32_t h, const ts_jpeg_options *o, ts_jpeg_row_fn fill,
+                             const void *ctx, size_t *len);
 
 /* JPEG with 1 (grey), 3 (YCbCr from RGB) or 4 (CMYK, Adobe marker)
  * components; quality 1..100; progressive or baseline. Samples from

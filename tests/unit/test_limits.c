@@ -206,47 +206,27 @@ static blob png_zeros_valid(uint32_t w, uint32_t h, int color_type, int channels
                      png_raw_bytes(w, h, channels, depth, interlaced));
 }
 
+static void gradient_noise_row(const void *ctx, uint32_t y, uint32_t w, int components,
+                               uint8_t *row)
+{
+    (void)ctx;
+    for (uint32_t x = 0; x < w; x++)
+        for (int k = 0; k < components; k++)
+            row[(size_t)x * components + k] =
+                (uint8_t)((x + y * 2 + (uint32_t)k * 40) / 8 + ts_noise(7, x, y, k) % 16);
+}
+
 /* JPEG of a smooth gradient with noise; 1 (grey), 3 (RGB) or 4 (CMYK)
  * components, all at full resolution (4:4:4: the largest coefficient
  * buffer); scans NULL = baseline, else that scan script. */
 static blob jpeg_make(uint32_t w, uint32_t h, int components, const jpeg_scan_info *scans,
                       int nscans)
 {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    unsigned char *out = NULL;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &out, &size);
-    c.image_width = w;
-    c.image_height = h;
-    c.input_components = components;
-    c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 85, TRUE);
-    for (int i = 0; i < c.num_components; i++)
-        c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
-    if (scans) {
-        c.scan_info = scans;
-        c.num_scans = nscans;
-    }
-    jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)w * components);
-    assert_non_null(row);
-    while (c.next_scanline < h) {
-        uint32_t y = c.next_scanline;
-        for (uint32_t x = 0; x < w; x++)
-            for (int k = 0; k < components; k++)
-                row[(size_t)x * components + k] =
-                    (uint8_t)((x + y * 2 + (uint32_t)k * 40) / 8 + ts_noise(7, x, y, k) % 16);
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    return (blob){out, size};
+    const ts_jpeg_options o = {.components = components, .quality = 85,
+                               .full_resolution_chroma = true, .scans = scans, .nscans = nscans};
+    size_t len;
+    uint8_t *data = ts_jpeg_encode_with(w, h, &o, gradient_noise_row, NULL, &len);
+    return (blob){data, len};
 }
 
 /* libjpeg's standard progressive script for `components` (caller frees). */
