@@ -29,7 +29,16 @@
 #ifndef PROBE_BATCH
 #define PROBE_BATCH 256 /* directory slots per batch */
 #endif
-#define CANDIDATE_BATCH 1024
+/* A candidate's hash is verified CANDIDATE_LAG candidates after its
+ * prefetch: late enough for the line to arrive, soon enough that the
+ * page's translation is still in the L1 TLB (docs/index.md). Power of 2. */
+#define CANDIDATE_LAG 32
+
+/* Directory words: the bucket's first entry in the low ENTRY_BITS, and in
+ * the top CS_INDEX_TAIL_BITS an occupancy mask: bit g set when some entry
+ * of the bucket has tail group g (the tail's top OCC_GROUP_BITS bits), so
+ * that probes whose tails cannot be present skip the bucket unread. */
+#define OCC_GROUP_BITS 2
 
 /* Prefetches into L2, not L1 (prefetcht1 on x86). The search keeps
  * hundreds of random reads in flight; prefetches into L1 are bounded by its
@@ -40,7 +49,8 @@
 typedef struct index_table {
     unsigned offset;   /* first bit of the substring (bit 0 = MSB of byte 0) */
     unsigned bits;     /* substring width: shape.bits, or one more (table_bits) */
-    uint32_t *dir;     /* 2^dir_bits + 1 offsets into entries */
+    /* 2^dir_bits + 1 words: offset into entries | occupancy << ENTRY_BITS */
+    uint32_t *dir;
     /* tail << ENTRY_BITS | entry, sorted by substring (so each bucket by
      * tail, then entry); NULL when the hashes
      * themselves are already in substring order (table 0 of a hash list,
@@ -276,11 +286,12 @@ cs_index_shape cs_index_choose_shape(size_t n)
  * candidates' hashes; almost every one misses the cache. The search runs in
  * batches, one stage at a time: enumerate up to PROBE_BATCH directory slots
  * and prefetch them all, then read them and prefetch every line of their
- * buckets, then scan the buckets and prefetch the candidates' hashes, which
- * are verified CANDIDATE_BATCH at a time. Each stage's loop is tight and
- * issues prefetches as fast as the memory system accepts them, so the
- * memory system stays busy, and by the time a stage reads an item it was
- * prefetched a whole batch earlier. */
+ * buckets (those whose occupancy mask allows a wanted tail), then scan the
+ * buckets and prefetch the candidates' hashes, each verified CANDIDATE_LAG
+ * candidates later. Each stage's loop is tight and issues prefetches as
+ * fast as the memory system accepts them, so the memory system stays busy,
+ * and by the time a stage reads an item it was prefetched a whole batch
+ * earlier. */
 
 /* One directory slot to read: the slot, and the radius left for the tail. */
 typedef struct {
@@ -314,13 +325,17 @@ typedef struct {
     unsigned nq;
     uint64_t qw[CS_INDEX_MAX_QUERIES][4]; /* the queries, native word order */
     uint32_t key[CS_INDEX_MAX_QUERIES][CS_INDEX_MAX_TABLES]; /* their substrings */
+    /* Tables searched at the larger radius q, per query (choose_wide). */
+    bool wide[CS_INDEX_MAX_QUERIES][CS_INDEX_MAX_TABLES];
     int d;
+    int q;        /* the larger radius of the split (table_radius) */
+    unsigned big; /* how many tables get it */
     cs_hits *hits;
     int rc;
     probe_iter it;
-    uint32_t cand[CANDIDATE_BATCH];
-    uint8_t cand_query[CANDIDATE_BATCH];
-    unsigned nc;
+    uint32_t cand[CANDIDATE_LAG];
+    uint8_t cand_query[CANDIDATE_LAG];
+    unsigned nc; /* candidates pushed; the last min(nc, CANDIDATE_LAG) unverified */
 } search_state;
 
 static inline __attribute__((always_inline)) void verify_one(search_state *p, uint32_t e,
@@ -332,21 +347,24 @@ static inline __attribute__((always_inline)) void verify_one(search_state *p, ui
         p->rc = CLIENTSCAN_E_NOMEM;
 }
 
+/* Verifies the candidates still in the ring. */
 static inline __attribute__((always_inline)) void verify_candidates(search_state *p)
 {
-    for (unsigned i = 0; i < p->nc; i++)
-        verify_one(p, p->cand[i], p->cand_query[i]);
+    unsigned from = p->nc > CANDIDATE_LAG ? p->nc - CANDIDATE_LAG : 0;
+    for (unsigned i = from; i < p->nc; i++)
+        verify_one(p, p->cand[i % CANDIDATE_LAG], p->cand_query[i % CANDIDATE_LAG]);
     p->nc = 0;
 }
 
 static inline __attribute__((always_inline)) void push_cand(search_state *p, uint32_t e,
                                                             unsigned query)
 {
-    if (p->nc == CANDIDATE_BATCH)
-        verify_candidates(p);
     prefetch_l2(&p->ix->hashes[e]);
-    p->cand[p->nc] = e;
-    p->cand_query[p->nc] = (uint8_t)query;
+    unsigned slot = p->nc % CANDIDATE_LAG;
+    if (p->nc >= CANDIDATE_LAG)
+        verify_one(p, p->cand[slot], p->cand_query[slot]);
+    p->cand[slot] = e;
+    p->cand_query[slot] = (uint8_t)query;
     p->nc++;
 }
 
@@ -363,7 +381,7 @@ static inline __attribute__((always_inline)) void iter_next_table(search_state *
             if (++it->query >= p->nq)
                 return;
         }
-        int r = table_radius(ix->shape.m, p->d, it->table);
+        int r = p->wide[it->query][it->table] ? p->q : p->q - 1;
         if (r < 0)
             continue;
         it->radius = r;
@@ -388,7 +406,8 @@ static inline __attribute__((always_inline)) unsigned next_probes(search_state *
         const uint32_t *dir = p->ix->tables[it->table].dir;
         uint32_t value = it->top ^ (uint32_t)it->mask;
         prefetch_l2(&dir[value]);
-        prefetch_l2(&dir[value + 1]);
+        if ((value & 15) == 15) /* dir[value + 1] starts the next line */
+            prefetch_l2(&dir[value + 1]);
         /* Radius left for the tail; any amount >= its width passes all. */
         int rem = it->radius - it->weight;
         out[n++] = (probe_item){value, (uint8_t)it->table, (uint8_t)it->query,
@@ -413,6 +432,64 @@ static inline __attribute__((always_inline)) unsigned next_probes(search_state *
     return n;
 }
 
+/* Number of pairs C(s, k). */
+static double choose(unsigned s, int k)
+{
+    double c = 1;
+    for (int i = 0; i < k; i++)
+        c = c * (double)(s - (unsigned)i) / (double)(i + 1);
+    return c;
+}
+
+/* The radius split may give the larger radius q to any `big` of the m
+ * tables (exactness only needs the sum, table_radius). Per query, the
+ * m - big tables left at q - 1 are those where radius q would add the most
+ * candidates, C(w, q) substring values times the entries per value near
+ * the query, estimated from the query's own bucket (2^(w - b) values),
+ * shrunk toward the list's mean bucket so that on a uniform list the noise
+ * of one bucket rarely overrides the widths. On a clustered list a query
+ * often sits in one table among many of a family's siblings; that table
+ * gets the smaller radius. Ties keep the first tables wide, as the fixed
+ * split does. Reads each table's directory slot for the query once (the
+ * probes of weight 0 find it cached). */
+static void choose_wide(search_state *p)
+{
+    const cs_index *ix = p->ix;
+    unsigned m = ix->shape.m, b = ix->shape.dir_bits;
+    if (2 * (m - p->big) >= m) {
+        /* Many tables at q - 1 (10 of 14 at 10^6 entries): choosing them
+         * from single buckets measured slower than the fixed split. */
+        for (unsigned k = 0; k < p->nq; k++)
+            for (unsigned t = 0; t < m; t++)
+                p->wide[k][t] = t < p->big;
+        return;
+    }
+    for (unsigned k = 0; k < p->nq; k++)
+        for (unsigned t = 0; t < m; t++)
+            prefetch_l2(&ix->tables[t].dir[p->key[k][t] >> (ix->tables[t].bits - b)]);
+    double mean = (double)ix->n / ldexp(1.0, (int)b);
+    for (unsigned k = 0; k < p->nq; k++) {
+        double score[CS_INDEX_MAX_TABLES];
+        for (unsigned t = 0; t < m; t++) {
+            const index_table *tb = &ix->tables[t];
+            unsigned w = tb->bits;
+            uint32_t v = p->key[k][t] >> (w - b);
+            uint32_t size = (tb->dir[v + 1] & ENTRY_MASK) - (tb->dir[v] & ENTRY_MASK);
+            score[t] = (unsigned)p->q <= w ? ((double)size + mean) * choose(w, p->q) /
+                                                 ldexp(1.0, (int)(w - b))
+                                           : 0;
+            p->wide[k][t] = true;
+        }
+        for (unsigned narrow = 0; narrow < m - p->big; narrow++) {
+            unsigned worst = m;
+            for (unsigned t = m; t-- > 0;)
+                if (p->wide[k][t] && (worst == m || score[t] > score[worst]))
+                    worst = t;
+            p->wide[k][worst] = false;
+        }
+    }
+}
+
 /* Where the entries with this tail start if the bucket's tails are uniform
  * (a bucket is sorted by tail); the run is usually within RUN_WINDOW. */
 #ifndef RUN_WINDOW
@@ -421,6 +498,12 @@ static inline __attribute__((always_inline)) unsigned next_probes(search_state *
 static inline uint32_t run_guess(uint32_t lo, uint32_t hi, uint32_t tail, unsigned tail_bits)
 {
     return lo + (uint32_t)(((uint64_t)(hi - lo) * tail) >> tail_bits);
+}
+
+static inline uint32_t table_tail(const search_state *p, unsigned query, unsigned table,
+                                  unsigned tail_bits)
+{
+    return p->key[query][table] & ((UINT32_C(1) << tail_bits) - 1);
 }
 
 /* Entries of a bucket whose tail bits are within the radius left. */
@@ -434,7 +517,7 @@ static inline __attribute__((always_inline)) void scan_range(search_state *p, co
         return;
     }
     unsigned tail_bits = p->ix->tables[r->table].bits - p->ix->shape.dir_bits;
-    uint32_t tail = p->key[r->query][r->table] & ((UINT32_C(1) << tail_bits) - 1);
+    uint32_t tail = table_tail(p, r->query, r->table, tail_bits);
     if (r->rem == 0) {
         /* Exact tail: buckets are sorted by tail, so the entries wanted are
          * one run; start where a uniform bucket would have it (the lines
@@ -467,24 +550,39 @@ static inline __attribute__((always_inline)) void scan_range(search_state *p, co
     }
 }
 
-/* Reads the batch's directory slots and prefetches every line of each
- * nonempty bucket (a bucket is one contiguous run). */
+/* Whether a bucket with this occupancy mask can hold a tail within rem of
+ * the query's (tail groups within rem of the query's group). */
+static inline bool tail_reachable(uint32_t occupancy, uint32_t tail, unsigned tail_bits, int rem)
+{
+    unsigned group_bits = tail_bits < OCC_GROUP_BITS ? tail_bits : OCC_GROUP_BITS;
+    if (rem >= (int)group_bits)
+        return occupancy != 0;
+    unsigned group = tail >> (tail_bits - group_bits), reach = 0;
+    for (unsigned g = 0; g < (1u << group_bits); g++)
+        reach |= (unsigned)(__builtin_popcount(g ^ group) <= rem) << g;
+    return (occupancy & reach) != 0;
+}
+
+/* Reads the batch's directory slots and prefetches every needed line of
+ * each bucket that can hold a wanted tail (a bucket is one contiguous
+ * run). */
 static inline __attribute__((always_inline)) unsigned resolve_probes(search_state *p,
                                                                     const probe_item *probes,
                                                                     unsigned n, range_item *out)
 {
     unsigned nr = 0;
+    unsigned b = p->ix->shape.dir_bits;
     for (unsigned i = 0; i < n; i++) {
         const index_table *t = &p->ix->tables[probes[i].table];
-        uint32_t lo = t->dir[probes[i].value], hi = t->dir[probes[i].value + 1];
-        if (lo >= hi)
+        uint32_t word = t->dir[probes[i].value];
+        uint32_t lo = word & ENTRY_MASK, hi = t->dir[probes[i].value + 1] & ENTRY_MASK;
+        unsigned tail_bits = t->bits - b;
+        uint32_t tail = table_tail(p, probes[i].query, probes[i].table, tail_bits);
+        if (!tail_reachable(word >> ENTRY_BITS, tail, tail_bits, probes[i].rem))
             continue;
         const char *first, *last;
         if (t->entries && probes[i].rem == 0) {
             /* Only the lines around where the exact-tail run should be. */
-            unsigned tail_bits = t->bits - p->ix->shape.dir_bits;
-            uint32_t tail = p->key[probes[i].query][probes[i].table] &
-                            ((UINT32_C(1) << tail_bits) - 1);
             uint32_t guess = run_guess(lo, hi, tail, tail_bits);
             uint32_t from = guess - lo > RUN_WINDOW ? guess - RUN_WINDOW : lo;
             uint32_t to = hi - guess > RUN_WINDOW ? guess + RUN_WINDOW : hi;
@@ -513,6 +611,13 @@ static inline __attribute__((always_inline)) int search_index(const cs_index *ix
     p.queries = queries;
     p.nq = nq;
     p.d = d;
+    unsigned total = (unsigned)d + 1, m = ix->shape.m;
+    p.q = (int)(total / m);
+    p.big = total % m;
+    if (p.big == 0) { /* every table at radius q - 1: call that q */
+        p.q--;
+        p.big = m;
+    }
     p.hits = hits;
     p.rc = CLIENTSCAN_OK;
     p.nc = 0;
@@ -520,14 +625,15 @@ static inline __attribute__((always_inline)) int search_index(const cs_index *ix
         memcpy(p.qw[k], queries[k].hash.bytes, sizeof p.qw[k]);
         uint64_t be[4];
         load_be(&queries[k].hash, be);
-        for (unsigned t = 0; t < ix->shape.m; t++)
+        for (unsigned t = 0; t < m; t++)
             p.key[k][t] = substring(be, ix->tables[t].offset, ix->tables[t].bits);
     }
+    probe_item probes[PROBE_BATCH];
+    range_item ranges[PROBE_BATCH];
+    choose_wide(&p);
     p.it.query = 0;
     p.it.table = (unsigned)-1; /* iter_next_table() starts at table 0 */
     iter_next_table(&p);
-    probe_item probes[PROBE_BATCH];
-    range_item ranges[PROBE_BATCH];
     unsigned n;
     while (p.rc == CLIENTSCAN_OK && (n = next_probes(&p, probes)) > 0) {
         unsigned nr = resolve_probes(&p, probes, n, ranges);
@@ -721,6 +827,13 @@ static int build_table(cs_index *ix, index_table *t, uint64_t *tmp)
     }
     while (v <= values)
         t->dir[v++] = (uint32_t)n;
+    /* Occupancy masks (n <= ENTRY_MASK leaves the top bits free). */
+    unsigned group_bits = tail_bits < OCC_GROUP_BITS ? tail_bits : OCC_GROUP_BITS;
+    for (size_t j = 0; j < n; j++) {
+        size_t bucket = (size_t)(a[j] >> (32 + tail_bits));
+        uint32_t tail = (uint32_t)(a[j] >> 32) & ((UINT32_C(1) << tail_bits) - 1);
+        t->dir[bucket] |= (UINT32_C(1) << (tail >> (tail_bits - group_bits))) << ENTRY_BITS;
+    }
     if (sorted) {
         /* Buckets are already runs of the hash array: no entries needed. */
         t->entries = NULL;

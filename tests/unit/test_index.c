@@ -273,6 +273,182 @@ static void test_skewed_buckets_equal_linear(void **state)
     free(h);
 }
 
+/* Flips `bits` distinct random bits among bits [from, from + width). */
+static void perturb_range(clientscan_pdq *h, unsigned from, unsigned width, int bits)
+{
+    uint8_t flipped[256] = {0};
+    for (int done = 0; done < bits && done < (int)width;) {
+        unsigned b = from + (unsigned)(rng() % width);
+        if (flipped[b])
+            continue;
+        flipped[b] = 1;
+        h->bytes[b / 8] ^= (uint8_t)(0x80u >> (b % 8));
+        done++;
+    }
+}
+
+/* The radius split is chosen per query: the table whose buckets around the
+ * query are densest gets the smaller radius. A list where hundreds of
+ * entries share a 48-bit window with the query (so at least one table is
+ * dense there, whatever the shape), plus entries near the query whose
+ * differences sit mostly inside that window (found only through the other
+ * tables) or outside it, must still give exactly the linear scan's result
+ * at every radius. */
+static void test_dense_table_equal_linear(void **state)
+{
+    (void)state;
+    rng_state = 0x5eed0fdeadbeef01ULL;
+    static const unsigned windows[] = {0, 100, 208}; /* first, middle and last tables */
+    size_t n = 3000;
+    clientscan_pdq *h = malloc(n * sizeof *h);
+    cs_hit *expect = malloc((n + 1) * sizeof *expect);
+    assert_non_null(h);
+    assert_non_null(expect);
+    for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+        unsigned from = windows[w], width = 48;
+        clientscan_pdq q;
+        random_hash(&q);
+        for (size_t i = 0; i < n; i++) {
+            if (i < 800) {
+                /* Dense: the query's window, random elsewhere. */
+                random_hash(&h[i]);
+                for (unsigned b = from; b < from + width; b++)
+                    set_bit(&h[i], b, (q.bytes[b / 8] >> (7 - b % 8)) & 1);
+            } else if (i < 1400) {
+                /* Near: up to 12 flips inside the window, up to 40 outside. */
+                h[i] = q;
+                perturb_range(&h[i], from, width, (int)(rng() % 13));
+                int outside = (int)(rng() % 41);
+                for (int k = 0; k < outside; k++) {
+                    unsigned b = (from + width + (unsigned)(rng() % (256 - width))) % 256;
+                    h[i].bytes[b / 8] ^= (uint8_t)(0x80u >> (b % 8));
+                }
+            } else {
+                random_hash(&h[i]);
+            }
+        }
+        static const unsigned dense_shapes[] = {0, 5, 8, 11, 16};
+        for (size_t s = 0; s < sizeof dense_shapes / sizeof dense_shapes[0]; s++) {
+            cs_index *ix = NULL;
+            assert_int_equal(cs_index_build(h, n, dense_shapes[s], &ix, NULL), CLIENTSCAN_OK);
+            for (int d = 0; d <= 64; d++) {
+                check_query(ix, h, n, &q, d, expect);
+                clientscan_pdq near = q;
+                perturb(&near, (int)(rng() % (size_t)(d / 2 + 2)));
+                check_query(ix, h, n, &near, d, expect);
+            }
+            cs_index_free(ix);
+        }
+    }
+    free(expect);
+    free(h);
+}
+
+/* Pigeonhole-tight entries: with d + 1 = q*m + a, every table gets q or
+ * q + 1 flips and exactly m - a + 1 tables get q, so the entry sits at
+ * distance exactly d and only the tables given radius q (a of them, chosen
+ * per query) find it. A split that left one more table at q - 1 would miss
+ * the entries whose q-flip tables are all narrow; the q-flip tables here
+ * are random subsets and the last ones (where ties put the narrow tables). */
+static void test_tight_entries_equal_linear(void **state)
+{
+    (void)state;
+    rng_state = 0x7167687400000001ULL;
+    const cs_index_shape shape = {11, 23, 17}; /* 3 tables of 24 bits, 8 of 23 */
+    unsigned offset[11], width[11], at = 0;
+    for (unsigned t = 0; t < shape.m; t++) {
+        width[t] = shape.bits + (t < 256 - shape.m * shape.bits);
+        offset[t] = at;
+        at += width[t];
+    }
+    size_t n = 4000;
+    clientscan_pdq *h = malloc(n * sizeof *h);
+    cs_hit *expect = malloc((n + 1) * sizeof *expect);
+    assert_non_null(h);
+    assert_non_null(expect);
+    for (int d = 10; d <= 40; d++) {
+        unsigned q = (unsigned)(d + 1) / shape.m, a = (unsigned)(d + 1) % shape.m;
+        unsigned low = shape.m - a + 1; /* tables with q flips */
+        if (q == 0 || a == 0)
+            continue;
+        clientscan_pdq query;
+        random_hash(&query);
+        for (size_t i = 0; i < n; i++) {
+            if (i >= 600) {
+                random_hash(&h[i]);
+                continue;
+            }
+            bool few[11] = {false};
+            if (i % 3 == 0) {
+                for (unsigned t = shape.m - low; t < shape.m; t++)
+                    few[t] = true;
+            } else {
+                for (unsigned k = 0; k < low;) {
+                    unsigned t = (unsigned)(rng() % shape.m);
+                    if (!few[t]) {
+                        few[t] = true;
+                        k++;
+                    }
+                }
+            }
+            h[i] = query;
+            for (unsigned t = 0; t < shape.m; t++)
+                perturb_range(&h[i], offset[t], width[t], (int)(few[t] ? q : q + 1));
+            assert_int_equal(clientscan_pdq_distance(&h[i], &query), d);
+        }
+        cs_index *ix = NULL;
+        assert_int_equal(cs_index_build_shape(h, n, shape, &ix, NULL), CLIENTSCAN_OK);
+        check_query(ix, h, n, &query, d, expect);
+        check_query(ix, h, n, &query, d - 1, expect);
+        cs_index_free(ix);
+    }
+    free(expect);
+    free(h);
+}
+
+/* Candidates are verified a fixed lag after they are found (a ring); a
+ * query with fewer, exactly as many, and more candidates than the ring
+ * holds must report each entry once. k copies of one hash among random
+ * ones: every table finds all k. */
+static void test_candidate_ring_counts(void **state)
+{
+    (void)state;
+    rng_state = 0x0123fedc4567ba98ULL;
+    static const size_t copies[] = {1, 2, 31, 32, 33, 63, 64, 65, 300};
+    size_t n = 4000;
+    clientscan_pdq *h = malloc(n * sizeof *h);
+    assert_non_null(h);
+    for (size_t c = 0; c < sizeof copies / sizeof copies[0]; c++) {
+        clientscan_pdq q;
+        random_hash(&q);
+        for (size_t i = 0; i < n; i++) {
+            if (i < copies[c])
+                h[i] = q;
+            else
+                random_hash(&h[i]);
+        }
+        cs_index *ix = NULL;
+        assert_int_equal(cs_index_build(h, n, 0, &ix, NULL), CLIENTSCAN_OK);
+        for (int d = 0; d <= 40; d += 8) {
+            cs_hit local[4];
+            cs_hits hits = {local, 0, 4, false};
+            assert_int_equal(cs_index_search(ix, &q, 0, d, CLIENTSCAN_MATCH_INDEX, &hits),
+                             CLIENTSCAN_OK);
+            cs_hits_finish(&hits);
+            size_t exact = 0;
+            for (size_t i = 0; i < hits.n; i++)
+                if (hits.v[i].distance == 0) {
+                    assert_true(hits.v[i].entry < copies[c]);
+                    exact++;
+                }
+            assert_int_equal(exact, copies[c]);
+            cs_hits_release(&hits);
+        }
+        cs_index_free(ix);
+    }
+    free(h);
+}
+
 static size_t load_hex_file(const char *path, clientscan_pdq *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -589,6 +765,9 @@ int main(void)
         cmocka_unit_test(test_clustered_lists_equal_linear),
         cmocka_unit_test(test_sorted_lists_equal_linear),
         cmocka_unit_test(test_skewed_buckets_equal_linear),
+        cmocka_unit_test(test_dense_table_equal_linear),
+        cmocka_unit_test(test_tight_entries_equal_linear),
+        cmocka_unit_test(test_candidate_ring_counts),
         cmocka_unit_test(test_real_hashes_equal_linear),
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_shape_rule),
