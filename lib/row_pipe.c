@@ -83,29 +83,24 @@ cs_row_pipe *cs_row_pipe_start(size_t row_bytes, cs_row_consumer consume, void *
         p->strip_rows = 1;
     size_t bytes;
     if (!cs_mul_size(row_bytes, (size_t)p->strip_rows * PIPE_SLOTS, &bytes) ||
-        !(p->rows = malloc(bytes))) {
-        free(p);
-        return NULL;
-    }
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
-        free(p->rows);
-        free(p);
-        return NULL;
-    }
-    if (pthread_cond_init(&p->changed, NULL) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        free(p->rows);
-        free(p);
-        return NULL;
-    }
-    if (pthread_create(&p->thread, NULL, consumer_main, p) != 0) {
-        pthread_cond_destroy(&p->changed);
-        pthread_mutex_destroy(&p->lock);
-        free(p->rows);
-        free(p);
-        return NULL;
-    }
+        !(p->rows = malloc(bytes)))
+        goto no_rows;
+    if (pthread_mutex_init(&p->lock, NULL) != 0)
+        goto no_lock;
+    if (pthread_cond_init(&p->changed, NULL) != 0)
+        goto no_cond;
+    if (pthread_create(&p->thread, NULL, consumer_main, p) != 0)
+        goto no_thread;
     return p;
+no_thread:
+    pthread_cond_destroy(&p->changed);
+no_cond:
+    pthread_mutex_destroy(&p->lock);
+no_lock:
+    free(p->rows);
+no_rows:
+    free(p);
+    return NULL;
 }
 
 uint8_t *cs_row_pipe_buffer(cs_row_pipe *p, uint32_t y)
