@@ -54,6 +54,15 @@ static void perturb(clientscan_pdq *h, int bits)
     }
 }
 
+/* --lists: 1 uniform, 2 clustered, 3 both; 0 for anything else. */
+BM_EXPORT int bm_parse_lists(const char *arg)
+{
+    return strcmp(arg, "uniform") == 0     ? 1
+           : strcmp(arg, "clustered") == 0 ? 2
+           : strcmp(arg, "both") == 0      ? 3
+                                           : 0;
+}
+
 BM_EXPORT double bm_now(void)
 {
     struct timespec ts;
@@ -243,10 +252,7 @@ int main(int argc, char **argv)
             only_n = (size_t)strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--lists") == 0 && i + 1 < argc) {
             i++;
-            kinds = strcmp(argv[i], "uniform") == 0     ? 1
-                    : strcmp(argv[i], "clustered") == 0 ? 2
-                    : strcmp(argv[i], "both") == 0      ? 3
-                                                        : 0;
+            kinds = bm_parse_lists(argv[i]);
             if (!kinds) {
                 fprintf(stderr, "bench_match: --lists: expected uniform, clustered or both\n");
                 return 2;

@@ -27,6 +27,7 @@
 extern "C" {
 #include "clientscan.h"
 
+int bm_parse_lists(const char *arg);
 double bm_now(void);
 void bm_load_real(const char *dir);
 clientscan_list *bm_make_list(size_t n, int clustered, double *open_seconds,
@@ -96,10 +97,7 @@ int main(int argc, char **argv)
             nhash = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--lists") == 0 && i + 1 < argc) {
             i++;
-            kinds = strcmp(argv[i], "uniform") == 0     ? 1
-                    : strcmp(argv[i], "clustered") == 0 ? 2
-                    : strcmp(argv[i], "both") == 0      ? 3
-                                                        : 0;
+            kinds = bm_parse_lists(argv[i]);
             if (!kinds)
                 return usage(stderr, 2);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
