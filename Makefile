@@ -100,7 +100,10 @@ $(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h)
 # The PDQ filters are independent element-wise sums: -O3 vectorises them
 # across lanes without reordering any lane's operations (exactness holds:
 # -ffp-contract=off still applies). About 20% faster on a 12 MP image.
-$(BUILD)/obj/lib/pdq.o: FILE_CFLAGS := -O3
+# pdq_filter.c: gcc -O2 does not fully unroll the kernels' 8-step loops, so
+# the 8-vector arrays of every transpose live on the stack; -O3 keeps them in
+# registers (12 MP hash stage ~10.5 -> ~9.4 ms).
+$(BUILD)/obj/lib/pdq.o $(BUILD)/obj/lib/pdq_filter.o: FILE_CFLAGS := -O3
 
 $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) lib/clientscan.h
 	@mkdir -p $(dir $@)
