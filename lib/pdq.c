@@ -37,12 +37,11 @@
  * the reference's order: each running sum still runs over its whole row or
  * column, adding then subtracting, and each output is sum / count.
  *
- * Rows arrive one at a time and are converted to luma; every 8 are
- * transposed into a lane-major block, and every CS_PDQ_LANES (16) rows the
- * block goes through R1, C1 and R2 in one vectorised sweep
- * (lib/pdq_filter.c). C1 step r adds R1 row r and subtracts R1 row r - win,
- * so R1 rows live in a ring of win + 16 rows. C2 runs on the 64 sampled
- * columns of each R2 row as it comes out.
+ * Rows arrive one at a time and are converted to luma; every CS_PDQ_LANES
+ * (16) rows are transposed into a lane-major block, which goes through R1,
+ * C1 and R2 in one vectorised sweep (lib/pdq_filter.c). C1 step r adds R1
+ * row r and subtracts R1 row r - win, so R1 rows live in a ring of win + 16
+ * rows. C2 runs on the 64 sampled columns of each R2 row as it comes out.
  * ------------------------------------------------------------------- */
 
 enum { LANES = CS_PDQ_LANES };
@@ -57,17 +56,17 @@ struct clientscan_pdq_hasher {
     const cs_pdq_kernels *k;
     size_t ncols;       /* cols padded to CS_PDQ_COL_ALIGN */
 
-    float *lum;         /* [8][ncols]: luma of rows awaiting transposition */
+    float *lum;         /* [LANES][ncols]: luma of the current block's rows */
     uint32_t lum_rows;
-    float *lum_t_mem, *lum_t; /* lane-major luma of the current block (padded) */
-    uint32_t block_rows; /* rows of the current block in lum_t */
+    float *lum_t_mem, *lum_t; /* the same, lane-major (padded) */
 
     float *ring1;       /* R1 rows, row-major, a ring of ring1_rows slots */
     uint32_t ring1_rows;
     float *sum1;        /* C1 running sums, one per column */
     float *zeros, *neg_zeros; /* rows of +0.0f / -0.0f: "nothing to subtract / add" */
     uint32_t c1_step;   /* C1 steps taken (input rows, then shrink steps) */
-    float *c1_t_mem, *c1_t; /* lane-major C1 output of the current block (padded) */
+    float *c1_ring;     /* the kernels' ring of lane-major C1 output ... */
+    size_t c1_cols;     /* ... of this many columns */
     float *count_x;     /* [ncols]: samples in the row window of each output column */
     float *recip_x;     /* [ncols]: 1.0f / count_x */
     float r2[LANES][CS_PDQ_MAX_SAMPLES];
@@ -162,7 +161,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         .count_x = h->count_x, .recip_x = h->recip_x, .sample_x = h->sample_x,
         .nsamples = h->nsamples,
         .lum_t = with_r1 ? h->lum_t : NULL,
-        .sum1 = h->sum1, .c1_t = h->c1_t, .r2 = h->r2,
+        .sum1 = h->sum1, .c1_ring = h->c1_ring, .c1_cols = h->c1_cols, .r2 = h->r2,
     };
     for (uint32_t k = 0; k < LANES; k++) {
         const uint32_t r = r0 + k;
@@ -180,22 +179,15 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
             c2_step(h, h->r2[k]);
     }
     h->c1_step += LANES;
-    h->block_rows = 0;
 }
 
-/* Transposes the buffered luma rows into their half of the block. */
-static void flush_luma_rows(clientscan_pdq_hasher *h)
+/* Runs the block of luma rows received (rows past lum_rows, in a partial
+ * last block: stale, unused lanes). */
+static void run_luma_block(clientscan_pdq_hasher *h)
 {
-    if (h->lum_rows == 0)
-        return;
-    const float *rows[8];
-    for (size_t k = 0; k < 8; k++)
-        rows[k] = h->lum + k * h->ncols; /* rows past lum_rows: stale, unused lanes */
-    h->k->transpose_in(rows, h->ncols, h->lum_t, h->block_rows >= 8);
-    h->block_rows += h->lum_rows;
+    h->k->transpose_in(h->lum, h->ncols, h->lum_t);
+    run_block(h, true);
     h->lum_rows = 0;
-    if (h->block_rows == LANES)
-        run_block(h, true);
 }
 
 static void hasher_destroy(clientscan_pdq_hasher *h)
@@ -206,7 +198,7 @@ static void hasher_destroy(clientscan_pdq_hasher *h)
     free(h->sum1);
     free(h->zeros);
     free(h->neg_zeros);
-    free(h->c1_t_mem);
+    free(h->c1_ring);
     free(h->count_x);
     free(h->recip_x);
     free(h->ring2);
@@ -338,9 +330,13 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->ring1_rows = (uint32_t)h->win_y + LANES;
         h->ring2_rows = (uint32_t)h->win_y + 1;
         /* Luma rows end in -0 padding: transposed, it is what R1 adds past the end. */
-        h->lum = alloc_floats(8, h->ncols, -0.0f);
+        h->lum = alloc_floats(LANES, h->ncols, -0.0f);
         h->lum_t = alloc_lane_major(h, &h->lum_t_mem);
-        h->c1_t = alloc_lane_major(h, &h->c1_t_mem);
+        /* C1's output only lives until R2 subtracts it, w columns later. */
+        h->c1_cols = 64;
+        while (h->c1_cols < 2 * (size_t)h->win_x + 32)
+            h->c1_cols *= 2;
+        h->c1_ring = alloc_floats(h->c1_cols, LANES, 0.0f);
         h->ring1 = alloc_floats(h->ring1_rows, h->ncols, 0.0f);
         h->sum1 = alloc_floats(1, h->ncols, 0.0f);
         h->zeros = alloc_floats(1, h->ncols, 0.0f);
@@ -348,7 +344,7 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->count_x = alloc_floats(1, h->ncols, 1.0f);
         h->recip_x = alloc_floats(1, h->ncols, 1.0f);
         h->ring2 = alloc_floats(h->ring2_rows, (size_t)h->nsamples, 0.0f);
-        if (!h->lum || !h->lum_t || !h->c1_t || !h->ring1 || !h->sum1 || !h->zeros ||
+        if (!h->lum || !h->lum_t || !h->c1_ring || !h->ring1 || !h->sum1 || !h->zeros ||
             !h->neg_zeros || !h->count_x || !h->recip_x || !h->ring2) {
             hasher_destroy(h);
             return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate hasher buffers");
@@ -376,8 +372,8 @@ int cs_pdq_hasher_push_pixels(clientscan_pdq_hasher *h, const uint8_t *row, uint
     if (!h->hashable)
         return CLIENTSCAN_OK;
     h->k->luma(row, bpp, h->lum + (size_t)h->lum_rows * h->ncols, h->cols);
-    if (++h->lum_rows == 8)
-        flush_luma_rows(h);
+    if (++h->lum_rows == LANES)
+        run_luma_block(h);
     return CLIENTSCAN_OK;
 }
 
@@ -543,9 +539,8 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
     h->finished = true;
     if (!h->hashable)
         return CLIENTSCAN_OK; /* reference: all-zero hash, quality 0 */
-    flush_luma_rows(h);
-    if (h->block_rows > 0)
-        run_block(h, true); /* the last, partial block of rows */
+    if (h->lum_rows > 0)
+        run_luma_block(h); /* the last, partial block of rows */
     const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
     while (h->c1_step < steps)
         run_block(h, false);

@@ -48,7 +48,8 @@ typedef struct cs_pdq_block {
     const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
     float c1_count[CS_PDQ_LANES];      /* ... divisor */
     float c1_recip[CS_PDQ_LANES];      /* ... 1.0f / divisor, rounded to float */
-    float *c1_t;            /* C1 output, lane-major */
+    float *c1_ring;         /* scratch: C1 output, lane-major, c1_cols columns */
+    size_t c1_cols;         /* a power of two >= 2 w + 32 */
 
     float (*r2)[CS_PDQ_MAX_SAMPLES]; /* [CS_PDQ_LANES][nsamples]: R2 at the sampled columns */
 } cs_pdq_block;
@@ -57,8 +58,9 @@ typedef struct cs_pdq_kernels {
     const char *name;
     /* Luma of n pixels of bpp bytes: 1 grey, 3 RGB, 4 RGBX (X ignored). */
     void (*luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n);
-    /* Rows 0..7 (ncols floats each) into lanes [8 * half, 8 * half + 8) of t. */
-    void (*transpose_in)(const float *const rows[8], size_t ncols, float *t, int half);
+    /* CS_PDQ_LANES rows of ncols floats (row k at rows + k * ncols) into the
+     * lane-major t: each column's 64-byte line is written whole, at once. */
+    void (*transpose_in)(const float *rows, size_t ncols, float *t);
     void (*block)(const cs_pdq_block *b);
     /* q[i] = a[i] / b the way block() divides, given y = 1.0f / b rounded to
      * float: exposed so tests can compare it with IEEE division. */

@@ -21,15 +21,20 @@ KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_
         dst[x] = luma_pixel(src + x * bpp, bpp);
 }
 
-KATTR static void NAME(transpose_in)(const float *const rows[8], size_t ncols, float *t, int half)
+KATTR static void NAME(transpose_in)(const float *rows, size_t ncols, float *t)
 {
     for (size_t x = 0; x < ncols; x += 8) {
-        V r[8];
-        for (int k = 0; k < 8; k++)
-            r[k] = v_load(rows[k] + x);
+        V r[8], q[8];
+        for (int k = 0; k < 8; k++) {
+            r[k] = v_load(rows + (size_t)k * ncols + x);
+            q[k] = v_load(rows + (size_t)(8 + k) * ncols + x);
+        }
         v_transpose(r);
-        for (int k = 0; k < 8; k++)
-            v_store(t + (x + (size_t)k) * CS_PDQ_LANES + 8 * half, r[k]);
+        v_transpose(q);
+        for (int k = 0; k < 8; k++) {
+            v_store(t + (x + (size_t)k) * CS_PDQ_LANES, r[k]);
+            v_store(t + (x + (size_t)k) * CS_PDQ_LANES + 8, q[k]);
+        }
     }
 }
 
@@ -56,10 +61,10 @@ KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi,
 /* One R2 step over column a2 of C1's output; emits the samples it completes. */
 #define R2_STEP()                                                                                 \
     do {                                                                                          \
-        SLIDE2(r2a, r2b, r2add, r2sub);                                                           \
+        SLIDE2(r2a, r2b, C1_COL(a2), C1_COL(a2 - w));                                             \
         while (j < b->nsamples && (size_t)b->sample_x[j] + h1 == a2)                              \
             NAME(emit_r2)(b, j++, r2a, r2b, a2 - h1);                                             \
-        a2++, r2add += L, r2sub += L;                                                             \
+        a2++;                                                                                     \
     } while (0)
 
 /* R1, C1 and R2 in one sweep over 16-column chunks: R1 writes a chunk of its
@@ -82,7 +87,13 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
     }
 
     V r2a = v_set1(0.0f), r2b = v_set1(0.0f);
-    const float *r2add = b->c1_t, *r2sub = b->c1_t - w * L;
+    /* C1's output column c, lane-major, in a ring of c1_cols columns (a power
+     * of two > 2 w + 32): R2 subtracts column c - w, so at most w + 16 columns
+     * are live. It starts as +0 (what R2 subtracts before column 0: slots of
+     * negative columns are not rewritten before they are read). */
+    const size_t mask = b->c1_cols - 1;
+#define C1_COL(c) (b->c1_ring + ((c) & mask) * L)
+    memset(b->c1_ring, 0, b->c1_cols * L * sizeof(float));
     /* the last add feeds the last sample */
     const size_t a2_end = (size_t)b->sample_x[b->nsamples - 1] + h1 + 1;
     size_t a2 = 0;
@@ -122,21 +133,24 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             v_transpose(qa);
             v_transpose(qb);
             for (int k = 0; k < 8; k++) {
-                v_store(b->c1_t + (x + (size_t)k) * L + 8 * half, qa[k]);
-                v_store(b->c1_t + (x + 8 + (size_t)k) * L + 8 * half, qb[k]);
+                v_store(C1_COL(x + (size_t)k) + 8 * half, qa[k]);
+                v_store(C1_COL(x + 8 + (size_t)k) + 8 * half, qb[k]);
             }
         }
         v_store(b->sum1 + x, sa);
         v_store(b->sum1 + x + 8, sb);
-        /* Columns past the image's end hold padding arithmetic; R2 must add -0 there. */
-        for (size_t c = x < b->n ? b->n : x; c < x + 16; c++)
+        /* Columns past the image's end hold padding arithmetic, and past the
+         * last chunk nothing: R2 must add -0 there (x + -0 == x). */
+        const size_t pad_end = x + 16 < b->ncols ? x + 16 : a2_end > x + 16 ? a2_end : x + 16;
+        for (size_t c = x < b->n ? b->n : x; c < pad_end; c++)
             for (int k = 0; k < L; k++)
-                b->c1_t[c * L + (size_t)k] = -0.0f;
+                C1_COL(c)[k] = -0.0f;
         while (a2 < x + 16 && a2 < a2_end)
             R2_STEP();
     }
     while (a2 < a2_end) /* the last chunk and the shrinking tail */
         R2_STEP();
+#undef C1_COL
 }
 
 #undef SLIDE2
