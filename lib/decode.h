@@ -34,6 +34,19 @@ typedef struct cs_row_sink {
     void *ctx;
 } cs_row_sink;
 
+/* Rows a consumer reads right after they are decoded. libjpeg-turbo's SIMD
+ * colour conversion writes a row that starts on a 16- or 32-byte boundary
+ * with non-temporal stores, which bypass the caches: whoever reads the row
+ * next then waits for memory (a 12 MP photo hashed as it streams: ~5 ms
+ * more, docs/speed.md). Such rows start CS_STREAM_ROW_SKEW bytes past a
+ * 64-byte boundary instead, and lie a whole number of 64-byte lines apart,
+ * so every one of them takes libjpeg-turbo's cached-store path. */
+enum { CS_STREAM_ROW_SKEW = 8 };
+
+/* n rows of row_bytes: returns row 0 (NULL on overflow or without memory),
+ * *stride the distance between rows, *mem what to free(). */
+uint8_t *cs_stream_rows_alloc(size_t n, size_t row_bytes, size_t *stride, void **mem);
+
 /* Decoding on the calling thread while another consumes the rows
  * (lib/row_pipe.c). consume(ctx, y, row) is called on the pipe's thread for
  * every row, in order; a non-zero return is kept and reported back. */

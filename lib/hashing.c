@@ -17,6 +17,7 @@ typedef struct {
     cs_pdq_feeder feeder;
     bool started;
     uint8_t *row;
+    void *row_mem;
     cs_row_pipe *pipe;
     clientscan_hash_info *info;
 } hash_sink;
@@ -37,7 +38,8 @@ static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail
     s->started = true;
     if (s->want_pipe && (uint64_t)hdr->width * hdr->height >= CLIENTSCAN_PIPELINE_MIN_PIXELS)
         s->pipe = cs_row_pipe_start(row_bytes, feed_row, &s->feeder); /* NULL: no thread, go on */
-    if (!s->pipe && !(s->row = malloc(row_bytes)))
+    size_t stride;
+    if (!s->pipe && !(s->row = cs_stream_rows_alloc(1, row_bytes, &stride, &s->row_mem)))
         return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a row");
     s->info->format = hdr->format;
     s->info->width = s->feeder.width;
@@ -86,7 +88,7 @@ int clientscan_hash_memory(const void *data, size_t len, const clientscan_hash_p
         rc = cs_pdq_feeder_finish(&s.feeder, params->dihedral, out, detail);
     else if (s.started)
         cs_pdq_feeder_free(&s.feeder);
-    free(s.row);
+    free(s.row_mem);
     if (rc != CLIENTSCAN_OK) {
         memset(out, 0, sizeof *out); /* never a hash of a partial image */
         memset(info, 0, sizeof *info);

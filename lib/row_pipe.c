@@ -18,9 +18,10 @@ enum {
 struct cs_row_pipe {
     cs_row_consumer consume;
     void *ctx;
-    size_t row_bytes;
+    size_t stride; /* bytes from one row to the next */
     uint32_t strip_rows;
-    uint8_t *rows; /* PIPE_SLOTS x strip_rows rows */
+    uint8_t *rows; /* PIPE_SLOTS x strip_rows rows, stride bytes apart */
+    void *rows_mem;
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -37,7 +38,7 @@ struct cs_row_pipe {
 
 static uint8_t *slot_row(const cs_row_pipe *p, unsigned slot, uint32_t k)
 {
-    return p->rows + ((size_t)slot * p->strip_rows + k) * p->row_bytes;
+    return p->rows + ((size_t)slot * p->strip_rows + k) * p->stride;
 }
 
 static void *consumer_main(void *arg)
@@ -66,6 +67,20 @@ static void *consumer_main(void *arg)
     }
 }
 
+uint8_t *cs_stream_rows_alloc(size_t n, size_t row_bytes, size_t *stride, void **mem)
+{
+    size_t line_bytes, bytes;
+    if (!cs_add_size(row_bytes, 63, &line_bytes))
+        return NULL;
+    line_bytes &= ~(size_t)63;
+    if (!cs_mul_size(n, line_bytes, &bytes) || !cs_add_size(bytes, 64 + CS_STREAM_ROW_SKEW, &bytes) ||
+        !(*mem = malloc(bytes)))
+        return NULL;
+    *stride = line_bytes;
+    const uintptr_t base = ((uintptr_t)*mem + 63) & ~(uintptr_t)63;
+    return (uint8_t *)*mem + (base - (uintptr_t)*mem) + CS_STREAM_ROW_SKEW;
+}
+
 cs_row_pipe *cs_row_pipe_start(size_t row_bytes, cs_row_consumer consume, void *ctx)
 {
     if (row_bytes == 0 || !consume)
@@ -75,15 +90,14 @@ cs_row_pipe *cs_row_pipe_start(size_t row_bytes, cs_row_consumer consume, void *
         return NULL;
     p->consume = consume;
     p->ctx = ctx;
-    p->row_bytes = row_bytes;
     p->strip_rows = PIPE_STRIP_BYTES / row_bytes;
     if (p->strip_rows > PIPE_MAX_STRIP)
         p->strip_rows = PIPE_MAX_STRIP;
     if (p->strip_rows == 0)
         p->strip_rows = 1;
-    size_t bytes;
-    if (!cs_mul_size(row_bytes, (size_t)p->strip_rows * PIPE_SLOTS, &bytes) ||
-        !(p->rows = malloc(bytes)))
+    p->rows = cs_stream_rows_alloc((size_t)p->strip_rows * PIPE_SLOTS, row_bytes, &p->stride,
+                                   &p->rows_mem);
+    if (!p->rows)
         goto no_rows;
     if (pthread_mutex_init(&p->lock, NULL) != 0)
         goto no_lock;
@@ -97,7 +111,7 @@ no_thread:
 no_cond:
     pthread_mutex_destroy(&p->lock);
 no_lock:
-    free(p->rows);
+    free(p->rows_mem);
 no_rows:
     free(p);
     return NULL;
@@ -153,7 +167,7 @@ int cs_row_pipe_finish(cs_row_pipe *p, bool abandon)
     const int rc = p->rc; /* the consumer has exited: no lock needed */
     pthread_cond_destroy(&p->changed);
     pthread_mutex_destroy(&p->lock);
-    free(p->rows);
+    free(p->rows_mem);
     free(p);
     return rc;
 }

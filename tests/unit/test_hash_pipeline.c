@@ -54,6 +54,8 @@ static int push_rows(recorder *r, uint32_t n, uint32_t *pushed)
     uint32_t y = 0;
     for (; y < n && rc == CLIENTSCAN_OK; y++) {
         uint8_t *row = cs_row_pipe_buffer(p, y);
+        /* never on a 16- or 32-byte boundary: libjpeg-turbo would bypass the cache */
+        assert_int_equal((uintptr_t)row % 64, CS_STREAM_ROW_SKEW);
         for (size_t i = 0; i < r->row_bytes; i++)
             row[i] = row_byte(y, i);
         rc = cs_row_pipe_done(p, y);
@@ -81,6 +83,30 @@ static void test_pipe_hands_over_every_row_in_order_on_another_thread(void **sta
         }
 }
 
+static void test_stream_rows_are_skewed_and_whole(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 3, 63, 64, 65, 12096, 300000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (size_t n = 1; n <= 5; n++) {
+            size_t stride;
+            void *mem;
+            uint8_t *row0 = cs_stream_rows_alloc(n, sizes[i], &stride, &mem);
+            assert_non_null(row0);
+            assert_true(stride >= sizes[i] && stride % 64 == 0 && stride < sizes[i] + 64);
+            for (size_t k = 0; k < n; k++) {
+                uint8_t *row = row0 + k * stride;
+                assert_int_equal((uintptr_t)row % 64, CS_STREAM_ROW_SKEW);
+                memset(row, 0xa5, sizes[i]); /* inside the allocation (ASan checks) */
+            }
+            free(mem);
+        }
+    size_t stride;
+    void *mem;
+    assert_null(cs_stream_rows_alloc(SIZE_MAX / 2, 4096, &stride, &mem));
+    assert_null(cs_stream_rows_alloc(1, SIZE_MAX - 8, &stride, &mem));
+}
+
 static void test_pipe_reports_a_consumer_error_and_stops(void **state)
 {
     (void)state;
@@ -101,6 +127,8 @@ static void test_pipe_abandoned_mid_image_frees_everything(void **state)
     assert_non_null(p);
     for (uint32_t y = 0; y < 70; y++) {
         uint8_t *row = cs_row_pipe_buffer(p, y);
+        /* never on a 16- or 32-byte boundary: libjpeg-turbo would bypass the cache */
+        assert_int_equal((uintptr_t)row % 64, CS_STREAM_ROW_SKEW);
         for (size_t i = 0; i < r.row_bytes; i++)
             row[i] = row_byte(y, i);
         assert_int_equal(cs_row_pipe_done(p, y), CLIENTSCAN_OK);
@@ -196,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipe_hands_over_every_row_in_order_on_another_thread),
+        cmocka_unit_test(test_stream_rows_are_skewed_and_whole),
         cmocka_unit_test(test_pipe_reports_a_consumer_error_and_stops),
         cmocka_unit_test(test_pipe_abandoned_mid_image_frees_everything),
         cmocka_unit_test(test_pipelined_hashes_equal_single_threaded),
