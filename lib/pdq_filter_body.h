@@ -141,7 +141,8 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         v_store(b->sum1 + x + 8, sb);
         /* Columns past the image's end hold padding arithmetic, and past the
          * last chunk nothing: R2 must add -0 there (x + -0 == x). */
-        const size_t pad_end = x + 16 < b->ncols ? x + 16 : a2_end > x + 16 ? a2_end : x + 16;
+        const bool last = x + 16 == b->ncols;
+        const size_t pad_end = last && a2_end > x + 16 ? a2_end : x + 16;
         for (size_t c = x < b->n ? b->n : x; c < pad_end; c++)
             for (int k = 0; k < L; k++)
                 C1_COL(c)[k] = -0.0f;

@@ -73,8 +73,8 @@ uint8_t *cs_stream_rows_alloc(size_t n, size_t row_bytes, size_t *stride, void *
     if (!cs_add_size(row_bytes, 63, &line_bytes))
         return NULL;
     line_bytes &= ~(size_t)63;
-    if (!cs_mul_size(n, line_bytes, &bytes) || !cs_add_size(bytes, 64 + CS_STREAM_ROW_SKEW, &bytes) ||
-        !(*mem = malloc(bytes)))
+    if (!cs_mul_size(n, line_bytes, &bytes) ||
+        !cs_add_size(bytes, 64 + CS_STREAM_ROW_SKEW, &bytes) || !(*mem = malloc(bytes)))
         return NULL;
     *stride = line_bytes;
     const uintptr_t base = ((uintptr_t)*mem + 63) & ~(uintptr_t)63;
