@@ -58,9 +58,9 @@ typedef struct cs_pdq_kernels {
     const char *name;
     /* Luma of n pixels of bpp bytes: 1 grey, 3 RGB, 4 RGBX (X ignored). */
     void (*luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n);
-    /* CS_PDQ_LANES rows of ncols floats (row k at rows + k * ncols) into the
+    /* CS_PDQ_LANES rows of ncols floats (row k at rows + k * stride) into the
      * lane-major t: each column's 64-byte line is written whole, at once. */
-    void (*transpose_in)(const float *rows, size_t ncols, float *t);
+    void (*transpose_in)(const float *rows, size_t stride, size_t ncols, float *t);
     void (*block)(const cs_pdq_block *b);
     /* q[i] = a[i] / b the way block() divides, given y = 1.0f / b rounded to
      * float: exposed so tests can compare it with IEEE division. */

@@ -21,13 +21,13 @@ KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_
         dst[x] = luma_pixel(src + x * bpp, bpp);
 }
 
-KATTR static void NAME(transpose_in)(const float *rows, size_t ncols, float *t)
+KATTR static void NAME(transpose_in)(const float *rows, size_t stride, size_t ncols, float *t)
 {
     for (size_t x = 0; x < ncols; x += 8) {
         V r[8], q[8];
         for (int k = 0; k < 8; k++) {
-            r[k] = v_load(rows + (size_t)k * ncols + x);
-            q[k] = v_load(rows + (size_t)(8 + k) * ncols + x);
+            r[k] = v_load(rows + (size_t)k * stride + x);
+            q[k] = v_load(rows + (size_t)(8 + k) * stride + x);
         }
         v_transpose(r);
         v_transpose(q);
