@@ -230,7 +230,7 @@ CLIENTSCAN_API int clientscan_pdq_hash_image(const clientscan_image *image,
  * One hasher per image and per thread. */
 typedef struct clientscan_pdq_hasher clientscan_pdq_hasher;
 
-/* Errors: INVALID_ARGUMENT (zero or absurd size), NOMEM. */
+/* Errors: INVALID_ARGUMENT (a side of 0 or over 1,048,576 pixels), NOMEM. */
 CLIENTSCAN_API int clientscan_pdq_hasher_new(uint32_t width, uint32_t height,
                                              clientscan_pdq_hasher **out,
                                              clientscan_detail *detail);

@@ -68,8 +68,7 @@ struct clientscan_pdq_hasher {
     uint32_t c1_step;   /* C1 steps taken (input rows, then shrink steps) */
     float *c1_ring;     /* the kernels' ring of lane-major C1 output ... */
     size_t c1_cols;     /* ... of this many columns */
-    float *count_x;     /* [ncols]: samples in the row window of each output column */
-    float *recip_x;     /* [ncols]: 1.0f / count_x */
+    cs_pdq_divisor *div_x; /* [ncols]: samples in the row window of each output column */
     float r2[LANES][CS_PDQ_MAX_SAMPLES];
 
     /* Sampled columns and rows, ascending: the 64 grid points, or (when
@@ -159,7 +158,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
     const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
     cs_pdq_block b = {
         .n = h->cols, .ncols = h->ncols, .w = h->win_x, .h = h->half_x,
-        .count_x = h->count_x, .recip_x = h->recip_x, .sample_x = h->sample_x,
+        .div_x = h->div_x, .sample_x = h->sample_x,
         .nsamples = h->nsamples,
         .lum_t = with_r1 ? h->lum_t : NULL,
         .sum1 = h->sum1, .c1_ring = h->c1_ring, .c1_cols = h->c1_cols, .r2 = h->r2,
@@ -170,8 +169,8 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         b.c1_add[k] = r < h->rows ? ring1_row(h, r) : h->neg_zeros;
         b.c1_sub[k] = r >= (uint32_t)h->win_y ? ring1_row(h, r - (uint32_t)h->win_y) : h->zeros;
         /* Steps past the last one are computed but never used: divide by 1. */
-        b.c1_count[k] = r < steps ? window_count((int)r, (int)h->rows, h->win_y) : 1.0f;
-        b.c1_recip[k] = 1.0f / b.c1_count[k];
+        b.c1_div[k] =
+            cs_pdq_divisor_of(r < steps ? window_count((int)r, (int)h->rows, h->win_y) : 1.0f);
     }
     h->k->block(&b);
     for (uint32_t k = 0; k < LANES; k++) {
@@ -200,8 +199,7 @@ static void hasher_destroy(clientscan_pdq_hasher *h)
     free(h->zeros);
     free(h->neg_zeros);
     free(h->c1_ring);
-    free(h->count_x);
-    free(h->recip_x);
+    free(h->div_x);
     free(h->ring2);
     free(h);
 }
@@ -218,6 +216,18 @@ static float *alloc_floats(size_t n, size_t m, float fill)
     if (p)
         for (size_t i = 0; i < count; i++)
             p[i] = fill;
+    return p;
+}
+
+/* n divisors of 1, 64-byte aligned; NULL on overflow or out of memory. */
+static cs_pdq_divisor *alloc_divisors(size_t n)
+{
+    size_t bytes;
+    if (!cs_mul_size(n, sizeof(cs_pdq_divisor), &bytes) || !cs_add_size(bytes, 63, &bytes))
+        return NULL;
+    cs_pdq_divisor *p = aligned_alloc(64, bytes & ~(size_t)63);
+    for (size_t i = 0; p && i < n; i++)
+        p[i] = cs_pdq_divisor_of(1.0f);
     return p;
 }
 
@@ -319,9 +329,10 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
     if (!out)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher pointer");
     *out = NULL;
-    if (width == 0 || height == 0 || width > INT32_MAX / LANES || height > INT32_MAX / 2)
-        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "cannot hash a %ux%u image", width,
-                       height);
+    if (width == 0 || height == 0 || width > CS_PDQ_MAX_SIDE || height > CS_PDQ_MAX_SIDE)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT,
+                       "cannot hash a %ux%u image (sides from 1 to %u pixels)", width, height,
+                       CS_PDQ_MAX_SIDE);
     clientscan_pdq_hasher *h = calloc(1, sizeof *h);
     if (!h)
         return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a hasher");
@@ -354,18 +365,16 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->sum1 = alloc_floats(1, h->ncols, 0.0f);
         h->zeros = alloc_floats(1, h->ncols, 0.0f);
         h->neg_zeros = alloc_floats(1, h->ncols, -0.0f);
-        h->count_x = alloc_floats(1, h->ncols, 1.0f);
-        h->recip_x = alloc_floats(1, h->ncols, 1.0f);
+        h->div_x = alloc_divisors(h->ncols);
         h->ring2 = alloc_floats(h->ring2_rows, (size_t)h->nsamples, 0.0f);
         if (!h->lum || !h->lum_t || !h->c1_ring || !h->ring1 || !h->sum1 || !h->zeros ||
-            !h->neg_zeros || !h->count_x || !h->recip_x || !h->ring2) {
+            !h->neg_zeros || !h->div_x || !h->ring2) {
             hasher_destroy(h);
             return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate hasher buffers");
         }
-        for (uint32_t o = 0; o < width; o++) {
-            h->count_x[o] = window_count((int)o + h->half_x - 1, (int)width, h->win_x);
-            h->recip_x[o] = 1.0f / h->count_x[o];
-        }
+        for (uint32_t o = 0; o < width; o++)
+            h->div_x[o] =
+                cs_pdq_divisor_of(window_count((int)o + h->half_x - 1, (int)width, h->win_x));
     }
     *out = h;
     return CLIENTSCAN_OK;

@@ -58,10 +58,11 @@ GEN_OP(gen_add, +)
 GEN_OP(gen_sub, -)
 GEN_OP(gen_div, /)
 #undef GEN_OP
-static inline vec8 gen_divr(vec8 a, vec8 b, vec8 y)
+static inline vec8 gen_divr(vec8 a, vec8 d, vec8 hi, vec8 lo)
 {
-    (void)y; /* a divide instruction is exact already */
-    return gen_div(a, b);
+    (void)hi; /* a divide instruction is exact already */
+    (void)lo;
+    return gen_div(a, d);
 }
 static inline void gen_transpose(vec8 r[8])
 {
@@ -147,10 +148,11 @@ static inline sse8 sse_div(sse8 a, sse8 b)
 {
     return (sse8){_mm_div_ps(a.lo, b.lo), _mm_div_ps(a.hi, b.hi)};
 }
-static inline sse8 sse_divr(sse8 a, sse8 b, sse8 y)
+static inline sse8 sse_divr(sse8 a, sse8 d, sse8 hi, sse8 lo)
 {
-    (void)y; /* without FMA, the divide instruction is the exact way */
-    return sse_div(a, b);
+    (void)hi; /* without FMA, the divide instruction is the exact way */
+    (void)lo;
+    return sse_div(a, d);
 }
 static inline void sse_transpose4(__m128 *a, __m128 *b, __m128 *c, __m128 *d)
 {
@@ -259,24 +261,33 @@ AVX_FN __m256 avx_sub(__m256 a, __m256 b)
 {
     return _mm256_sub_ps(a, b);
 }
-/* a / b correctly rounded, given y = RN(1 / b), without a divide
- * instruction (a 5-cycle-per-vector bottleneck of the filter): q = RN(a y)
- * is within one ulp of a / b since y is within half an ulp of 1 / b; the
- * remainder r = a - b q is then exactly representable, so the fused
- * multiply-add computes it exactly; and q + r y rounded once is RN(a / b)
- * (Markstein's theorem; Muller et al., Handbook of Floating-Point
- * Arithmetic, 2nd ed., section 4.7). It holds while nothing underflows or
- * overflows and a is not -0 (this gives +0 there). The filter's sums are
- * bounded by 255 x 2^31, are multiples of far more than 2^-100 when not zero,
- * and start at +0, from which IEEE addition never reaches -0. Scaling a by
- * a power of two scales every step exactly, so one binade of a per divisor
- * covers all a: test_pdq_filter.c checks every float in [1, 2) against
- * IEEE division for each divisor. */
-AVX_FN __m256 avx_divr(__m256 a, __m256 b, __m256 y)
+/* a / d correctly rounded with two operations instead of a divide instruction
+ * (a 5-cycle-per-vector bottleneck of the filter): the fused multiply-add
+ * rounds s = a hi + RN(a lo) once. With q = a / d, u = 2^-24: |hi + lo - 1/d|
+ * <= u^2 / d and |RN(a lo) - a lo| <= u^2 (1 + u) |q|, so |s - q| < 2^-46.9
+ * |q|. No rounding boundary lies that close to q: for |q| in [2^e, 2^(e+1)),
+ * a and every midpoint between floats there are multiples of 2^(e-24), so q -
+ * midpoint is a multiple of 2^(e-24) / d, and not 0 (a = d x midpoint would
+ * be an odd number of at least 25 bits times a power of two, not a float).
+ * That distance exceeds the error while d < 2^22, so RN(s) = RN(q), the IEEE
+ * quotient (Brisebarre and Muller's correctly rounded multiplication by a
+ * constant, here 1 / d). Where a lo underflows it is off by up to 2^-150
+ * more, still inside the margin for d <= 2^13 and |q| >= 2^-112. The filter
+ * stays there: sides <= CS_PDQ_MAX_SIDE give windows <= 2^13; lumas are
+ * multiples of 2^-27, so R1's nonzero sums are >= 2^-27 and its quotients >=
+ * 2^-40, multiples of 2^-63; C1's likewise >= 2^-63 and >= 2^-76 (multiples
+ * of 2^-99); R2's >= 2^-99 and >= 2^-112. Sums stay near 255 x 2^13: nothing
+ * overflows. Signs come out as IEEE division's, except that a = -0 may give
+ * +0: the sums start at +0, and IEEE addition and subtraction never reach -0
+ * from there (x + y is -0 only if both are -0, x - y only if x is). Scaling a
+ * by a power of two scales every step exactly, so one binade of a per divisor
+ * covers all a: test_pdq.c checks every float in [1, 2) against IEEE division
+ * for each divisor up to 40, and random dividends for random divisors up to
+ * 2^13. */
+AVX_FN __m256 avx_divr(__m256 a, __m256 d, __m256 hi, __m256 lo)
 {
-    const __m256 q = _mm256_mul_ps(a, y);
-    const __m256 r = _mm256_fnmadd_ps(b, q, a);
-    return _mm256_fmadd_ps(r, y, q);
+    (void)d;
+    return _mm256_fmadd_ps(a, hi, _mm256_mul_ps(a, lo));
 }
 AVX_FN void avx_transpose(__m256 r[8])
 {

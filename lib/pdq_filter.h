@@ -13,17 +13,38 @@
  * operations in the reference's order (see the top of lib/pdq.c): vector
  * lanes are independent sums, never parts of one sum. Divisions may be
  * computed another way only if the result is the correctly rounded
- * quotient for every input (lib/pdq_filter.c, v_divr).
+ * quotient for every input (lib/pdq_filter.c, avx_divr).
  */
 #ifndef CLIENTSCAN_PDQ_FILTER_H
 #define CLIENTSCAN_PDQ_FILTER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CS_PDQ_LANES 16 /* rows per block: two 8-wide sums per column hide add latency */
 #define CS_PDQ_COL_ALIGN 16 /* padded widths are multiples of this (the sweep's chunk) */
 #define CS_PDQ_MAX_SAMPLES 128 /* sampled columns: 64, or 2 x 64 to interpolate between */
+
+/* Image sides the kernels accept: windows, and so divisors, stay <= 2^13,
+ * which the exactness of avx_divr (lib/pdq_filter.c) relies on. */
+#define CS_PDQ_MAX_SIDE (1u << 20)
+
+/* A window count d (an integer) with 1 / d as the unevaluated sum hi + lo
+ * of two floats: hi = RN(1 / d) and lo = RN(1 / d - hi), the form kernels
+ * without a divide instruction use. */
+typedef struct cs_pdq_divisor {
+    float d, hi, lo;
+} cs_pdq_divisor;
+
+/* 1 - d hi is exact in float (|1 - d hi| <= 2^-24, a multiple of hi's ulp,
+ * which is >= 2^-47 for d <= 2^24), so the fused multiply-add computes it
+ * exactly and one IEEE division rounds (1 - d hi) / d = 1 / d - hi once. */
+static inline cs_pdq_divisor cs_pdq_divisor_of(float d)
+{
+    const float hi = 1.0f / d;
+    return (cs_pdq_divisor){d, hi, fmaf(-d, hi, 1.0f) / d};
+}
 
 /* One block of CS_PDQ_LANES rows through R1 (optional), C1 and R2.
  * Lane-major buffers point at column 0 of an allocation padded with w
@@ -35,8 +56,7 @@ typedef struct cs_pdq_block {
     size_t n;      /* image width */
     size_t ncols;  /* padded width, a multiple of CS_PDQ_COL_ALIGN */
     int w, h;      /* window and half window along x */
-    const float *count_x;   /* [ncols]: samples in the window of output column o (1 past n) */
-    const float *recip_x;   /* [ncols]: 1.0f / count_x, rounded to float */
+    const cs_pdq_divisor *div_x; /* [ncols]: samples in the window of output column o (1 past n) */
     const uint32_t *sample_x; /* [nsamples], ascending (repeats allowed) */
     int nsamples;             /* 64, at most CS_PDQ_MAX_SAMPLES */
 
@@ -46,8 +66,7 @@ typedef struct cs_pdq_block {
     float *sum1;            /* [ncols] C1 running sums */
     const float *c1_add[CS_PDQ_LANES]; /* per C1 step: row added (a -0.0f row if none) */
     const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
-    float c1_count[CS_PDQ_LANES];      /* ... divisor */
-    float c1_recip[CS_PDQ_LANES];      /* ... 1.0f / divisor, rounded to float */
+    cs_pdq_divisor c1_div[CS_PDQ_LANES]; /* ... divisor */
     float *c1_ring;         /* scratch: C1 output, lane-major, c1_cols columns */
     size_t c1_cols;         /* a power of two >= 2 w + 32 */
 
@@ -62,9 +81,9 @@ typedef struct cs_pdq_kernels {
      * lane-major t: each column's 64-byte line is written whole, at once. */
     void (*transpose_in)(const float *rows, size_t stride, size_t ncols, float *t);
     void (*block)(const cs_pdq_block *b);
-    /* q[i] = a[i] / b the way block() divides, given y = 1.0f / b rounded to
-     * float: exposed so tests can compare it with IEEE division. */
-    void (*divide)(const float *a, float b, float y, float *q, size_t n);
+    /* q[i] = a[i] / b->d the way block() divides: exposed so tests can
+     * compare it with IEEE division. */
+    void (*divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n);
 } cs_pdq_kernels;
 
 /* The fastest kernels this CPU runs. */

@@ -1,6 +1,7 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
  * The includer defines the 8-lane vector type V and its operations
- * (v_load, v_store, v_set1, v_add, v_sub, v_divr, v_transpose, v_luma3,
+ * (v_load, v_store, v_set1, v_add, v_sub, v_divr (a / d given d, hi, lo of a
+ * cs_pdq_divisor), v_transpose, v_luma3,
  * v_luma4, v_grey; v_luma3 reads V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_ operation is
  * one IEEE single-precision operation per lane, so all instantiations give
  * identical bits. No include guard: included on purpose several times. */
@@ -42,10 +43,11 @@ KATTR static void NAME(transpose_in)(const float *rows, size_t stride, size_t nc
  * lanes become rows of b->r2. */
 KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi, size_t o)
 {
-    const V c = v_set1(b->count_x[o]), y = v_set1(b->recip_x[o]);
+    const cs_pdq_divisor *d = &b->div_x[o];
+    const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
     float t[16];
-    v_store(t, v_divr(lo, c, y));
-    v_store(t + 8, v_divr(hi, c, y));
+    v_store(t, v_divr(lo, dd, dh, dl));
+    v_store(t + 8, v_divr(hi, dd, dh, dl));
     for (int k = 0; k < 16; k++)
         b->r2[k][j] = t[k];
 }
@@ -104,10 +106,10 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             V qa[8], qb[8];
             for (int k = 0; k < 8; k++, r1add += L, r1sub += L) {
                 SLIDE2(r1a, r1b, r1add, r1sub);
-                const V c = v_set1(b->count_x[xo + (size_t)k]);
-                const V y = v_set1(b->recip_x[xo + (size_t)k]);
-                qa[k] = v_divr(r1a, c, y);
-                qb[k] = v_divr(r1b, c, y);
+                const cs_pdq_divisor *d = &b->div_x[xo + (size_t)k];
+                const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
+                qa[k] = v_divr(r1a, dd, dh, dl);
+                qb[k] = v_divr(r1b, dd, dh, dl);
             }
             v_transpose(qa);
             v_transpose(qb);
@@ -124,11 +126,12 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             for (int k = 0; k < 8; k++) {
                 const int i = 8 * half + k;
                 const float *add = b->c1_add[i] + x, *sub = b->c1_sub[i] + x;
-                const V c = v_set1(b->c1_count[i]), y = v_set1(b->c1_recip[i]);
+                const cs_pdq_divisor *d = &b->c1_div[i];
+                const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
                 sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
                 sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
-                qa[k] = v_divr(sa, c, y);
-                qb[k] = v_divr(sb, c, y);
+                qa[k] = v_divr(sa, dd, dh, dl);
+                qb[k] = v_divr(sb, dd, dh, dl);
             }
             v_transpose(qa);
             v_transpose(qb);
@@ -157,16 +160,16 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
 #undef SLIDE2
 #undef R2_STEP
 
-KATTR static void NAME(divide)(const float *a, float b, float y, float *q, size_t n)
+KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n)
 {
-    const V c = v_set1(b), r = v_set1(y);
+    const V dd = v_set1(b->d), dh = v_set1(b->hi), dl = v_set1(b->lo);
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        v_store(q + i, v_divr(v_load(a + i), c, r));
+        v_store(q + i, v_divr(v_load(a + i), dd, dh, dl));
     if (i < n) {
         float t[8] = {0};
         memcpy(t, a + i, (n - i) * sizeof(float));
-        v_store(t, v_divr(v_load(t), c, r));
+        v_store(t, v_divr(v_load(t), dd, dh, dl));
         memcpy(q + i, t, (n - i) * sizeof(float));
     }
 }

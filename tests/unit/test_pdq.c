@@ -221,8 +221,8 @@ static void test_streaming_filter_matches_full_buffer_oracle(void **state)
  * the first bit difference. */
 static void check_division(const cs_pdq_kernels *k, const float *a, size_t n, float b, float *q)
 {
-    const float y = 1.0f / b;
-    k->divide(a, b, y, q, n);
+    const cs_pdq_divisor d = cs_pdq_divisor_of(b);
+    k->divide(a, &d, q, n);
     for (size_t i = 0; i < n; i++) {
         const float want = a[i] / b;
         if (memcmp(&want, &q[i], sizeof want) != 0)
@@ -231,13 +231,14 @@ static void check_division(const cs_pdq_kernels *k, const float *a, size_t n, fl
     }
 }
 
-/* The kernels may divide without a divide instruction (AVX2: multiply by
- * the rounded reciprocal, then one FMA correction step) only if that is
+/* The kernels may divide without a divide instruction (AVX2: a multiply
+ * and a fused multiply-add by 1 / d as a sum of two floats) only if that is
  * IEEE division bit for bit. Scaling the dividend by a power of two scales
  * each step exactly, so one binade covers every dividend: all 2^23 floats
  * in [1, 2) for every divisor up to 40 (the window counts of images up to
  * 5,120 px a side), random dividends of many magnitudes and signs for
- * random larger divisors, and the filter's boundary values. */
+ * random divisors up to 2^13 (the largest window), and the filter's
+ * boundary values. */
 static void test_kernel_division_is_ieee_division(void **state)
 {
     (void)state;
@@ -259,20 +260,21 @@ static void test_kernel_division_is_ieee_division(void **state)
         uint64_t seed = 0x2545f4914f6cdd1dULL;
         for (int round = 0; round < 2000; round++) {
             seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-            const float b = (float)(41 + (seed >> 40) % (1u << 24));
+            const float b = (float)(41 + (seed >> 40) % ((1u << 13) - 40));
             for (uint32_t i = 0; i < 1024; i++) {
                 seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-                /* |a| from 2^-60 to 2^40, either sign: the filter's sums' range */
-                a[i] = ldexpf(1.0f + (float)(seed >> 41) / 8388608.0f, (int)((seed >> 8) % 100) - 60);
+                /* |a| from 2^-99 to 2^40, either sign: the filter's sums' range */
+                a[i] = ldexpf(1.0f + (float)(seed >> 41) / 8388608.0f, (int)((seed >> 8) % 140) - 99);
                 if (seed & 1)
                     a[i] = -a[i];
             }
             check_division(kernels[k], a, 1024, b, q);
         }
-        const float edges[] = {0.0f, 1.0f, 255.0f, 255.0f * 65536.0f, 0x1.fffffep30f, 3.0f, 0.5f};
-        for (int b = 1; b <= 1024; b++)
+        /* not -0: the filter's sums start at +0 and never reach -0 */
+        const float edges[] = {0.0f, 1.0f, 255.0f, 255.0f * 8192.0f, 0x1.fffffep30f,
+                               3.0f, 0.5f, 0x1p-99f, -0x1.fffffep-99f};
+        for (int b = 1; b <= 1 << 13; b++)
             check_division(kernels[k], edges, sizeof edges / sizeof edges[0], (float)b, q);
-        check_division(kernels[k], edges, 3, 16777215.0f, q); /* divisors need not be small */
     }
     print_message("division checked for %zu kernel sets (%s ... %s)\n", nkernels,
                   kernels[0]->name, kernels[nkernels - 1]->name);
@@ -375,6 +377,14 @@ static void test_hasher_rejects_misuse(void **state)
     clientscan_pdq_result r;
     uint8_t row[30] = {0};
     assert_int_equal(clientscan_pdq_hasher_new(0, 10, &h, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_null(h);
+    /* sides past 2^20 would need windows the kernels' division is not proven for */
+    clientscan_detail d;
+    assert_int_equal(clientscan_pdq_hasher_new(10, (1u << 20) + 1, &h, &d),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(d.text, "1048576"));
+    assert_int_equal(clientscan_pdq_hasher_new((1u << 20) + 1, 10, &h, NULL),
+                     CLIENTSCAN_E_INVALID_ARGUMENT);
     assert_null(h);
     assert_int_equal(clientscan_pdq_hasher_new(10, 2, &h, NULL), CLIENTSCAN_OK);
     assert_int_equal(clientscan_pdq_hasher_push(h, row, 2), CLIENTSCAN_E_INVALID_ARGUMENT);
