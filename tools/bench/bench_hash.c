@@ -15,6 +15,8 @@
  *              floor no DCT scaling goes below
  *   img/s      exact and fast throughput with 1 and 2 threads
  *   peak RSS   of the `clientscan hash` process (exact, fast)
+ *   width      the PDQ stage's CPU per pixel on rows 4096 vs 4032 and 2048 vs
+ *              2016 pixels wide (made from the first image): should be ~1x
  * Times are medians of repeated runs. Ratios are against djpeg measured in
  * the same run, never against a stored number.
  */
@@ -247,6 +249,54 @@ static double time_streamed_decode_cpu(const work *w, int reps)
     return median(cpu, reps);
 }
 
+/* Median CPU time per pixel of the PDQ stage on rows `width` pixels wide
+ * made from img's rows (cut, or extended by repeating their start). */
+static double hash_ns_per_px(const clientscan_image *img, uint32_t width, int reps)
+{
+    const size_t row_bytes = (size_t)width * 3;
+    uint8_t *rows = malloc(row_bytes * img->height);
+    if (!rows)
+        return -1;
+    for (uint32_t y = 0; y < img->height; y++)
+        for (size_t i = 0; i < row_bytes; i++)
+            rows[y * row_bytes + i] = img->pixels[y * img->stride + i % ((size_t)img->width * 3)];
+    double t[64];
+    for (int i = 0; i < reps; i++) {
+        clientscan_pdq_hasher *h;
+        clientscan_pdq_result r;
+        double c0 = thread_cpu();
+        if (clientscan_pdq_hasher_new(width, img->height, &h, NULL) != CLIENTSCAN_OK)
+            break;
+        for (uint32_t y = 0; y < img->height; y++)
+            clientscan_pdq_hasher_push(h, rows + y * row_bytes, 3);
+        clientscan_pdq_hasher_finish(h, 0, &r, NULL);
+        clientscan_pdq_hasher_free(h);
+        t[i] = (thread_cpu() - c0) * 1e9 / ((double)width * img->height);
+    }
+    free(rows);
+    return median(t, reps);
+}
+
+/* The hash stage's cost per pixel should not depend on the width: rows a
+ * multiple of 4 KB apart once shared L1 sets and hashed 2.3x slower. */
+static void width_sensitivity(const char *path, int reps)
+{
+    clientscan_image img;
+    if (clientscan_decode_file(path, NULL, &img, NULL) != CLIENTSCAN_OK) {
+        printf("width sensitivity skipped: cannot decode %s\n", path);
+        return;
+    }
+    const uint32_t widths[] = {img.width, 4096, 2016, 2048};
+    double ns[4];
+    for (int i = 0; i < 4; i++)
+        ns[i] = hash_ns_per_px(&img, widths[i], reps);
+    printf("\nwidth sensitivity: hash stage CPU ns/px, rows made from the first image's "
+           "(%u rows): %u px %.2f vs %u px %.2f (%.2fx); %u px %.2f vs %u px %.2f (%.2fx)\n",
+           img.height, widths[1], ns[1], widths[0], ns[0], ns[1] / ns[0], widths[3], ns[3],
+           widths[2], ns[2], ns[3] / ns[2]);
+    clientscan_image_release(&img);
+}
+
 static void usage(void)
 {
     printf("usage: bench_hash [--vectors DIR] [--cli PATH] [--reps N]\n"
@@ -408,6 +458,10 @@ int main(int argc, char **argv)
         free(data);
         measured++;
     }
+    char first[4096];
+    snprintf(first, sizeof first, "%s/images/%s", vectors, classes[0].relpath);
+    if (measured > 0)
+        width_sensitivity(first, reps);
     printf("\ncolumns: djpeg = djpeg full decode (process); cli = `clientscan hash` exact (process,\n"
            "default --jobs: pipelined on two threads when there are two CPUs);\n"
            "decode = in-process decode; hash = PDQ stage on decoded pixels (hashcpu: its thread CPU\n"
