@@ -124,10 +124,9 @@ static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth
     }
     png_write_info(png, info);
     size_t rowbytes = ((size_t)w * samples * bit_depth + 7) / 8;
-    png_bytep *rows = malloc(sizeof(png_bytep) * h);
-    uint8_t *all = calloc(h, rowbytes);
-    assert_non_null(rows);
-    assert_non_null(all);
+    png_bytep *rows = ts_malloc(sizeof(png_bytep) * h);
+    uint8_t *all = ts_malloc((size_t)h * rowbytes);
+    memset(all, 0, (size_t)h * rowbytes);
     for (uint32_t y = 0; y < h; y++) {
         uint8_t *r = all + (size_t)y * rowbytes;
         rows[y] = r;
@@ -211,8 +210,7 @@ uint8_t *ts_jpeg_encode_with(uint32_t w, uint32_t h, const ts_jpeg_options *o, t
     jpeg_start_compress(&c, TRUE);
     if (o->exif_orientation)
         exif_segment(&c, o->exif_orientation, o->big_endian);
-    uint8_t *row = malloc((size_t)w * components);
-    assert_non_null(row);
+    uint8_t *row = ts_malloc((size_t)w * components);
     while (c.next_scanline < h) {
         fill(ctx, c.next_scanline, w, components, row);
         JSAMPROW r = row;
@@ -297,8 +295,7 @@ uint8_t *ts_png_insert_chunk(const uint8_t *png, size_t len, const char type[4],
     assert_true(len >= at);
     assert_true(payload_len < 0x7fffffffu);
     size_t n = len + 12 + payload_len;
-    uint8_t *out = malloc(n);
-    assert_non_null(out);
+    uint8_t *out = ts_malloc(n);
     memcpy(out, png, at);
     uint8_t *c = out + at;
     put_be32(c, (uint32_t)payload_len);
@@ -342,10 +339,8 @@ uint8_t *ts_png_split_idat(const uint8_t *png, size_t len, size_t piece, size_t 
 {
     assert_true(piece > 0);
     /* gather the IDAT payload and note where the IDAT run starts and ends */
-    uint8_t *idat = malloc(len);
-    uint8_t *out = malloc(len + (len / piece + 1) * 12);
-    assert_non_null(idat);
-    assert_non_null(out);
+    uint8_t *idat = ts_malloc(len);
+    uint8_t *out = ts_malloc(len + (len / piece + 1) * 12);
     size_t at = 8, idat_len = 0, first = 0, after = 0;
     while (at + 12 <= len) {
         size_t body = (size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 |
@@ -389,8 +384,7 @@ uint8_t *ts_png_cut_palette(const uint8_t *png, size_t len, uint32_t entries, si
     const size_t body = 3 * (size_t)entries;
     assert_true(body <= old_body);
     *out_len = len - (old_body - body);
-    uint8_t *out = malloc(*out_len);
-    assert_non_null(out);
+    uint8_t *out = ts_malloc(*out_len);
     memcpy(out, png, at + 8 + body);
     out[at] = (uint8_t)(body >> 24);
     out[at + 1] = (uint8_t)(body >> 16);

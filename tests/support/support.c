@@ -49,11 +49,17 @@ void ts_rmtree(const char *dir)
     rmdir(dir);
 }
 
+void *ts_malloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    assert_non_null(p);
+    return p;
+}
+
 char *ts_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    assert_non_null(p);
+    char *p = ts_malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
@@ -73,8 +79,7 @@ uint8_t *ts_read_file(const char *path, size_t *len)
     if (!f)
         fail_msg("cannot open %s: %s", path, strerror(errno));
     size_t cap = 4096, used = 0;
-    uint8_t *buf = malloc(cap + 1);
-    assert_non_null(buf);
+    uint8_t *buf = ts_malloc(cap + 1);
     size_t n;
     while ((n = fread(buf + used, 1, cap - used, f)) > 0) {
         used += n;

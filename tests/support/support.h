@@ -13,6 +13,9 @@
 char *ts_tempdir(void);
 void ts_rmtree(const char *dir);
 
+/* malloc(bytes) that fails the current test instead of returning NULL. */
+void *ts_malloc(size_t bytes);
+
 /* dir + "/" + name, malloc'd. */
 char *ts_path(const char *dir, const char *name);
 

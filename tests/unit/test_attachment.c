@@ -14,8 +14,7 @@
 
 static uint8_t *random_bytes(size_t n)
 {
-    uint8_t *p = malloc(n ? n : 1);
-    assert_non_null(p);
+    uint8_t *p = ts_malloc(n ? n : 1);
     randombytes_buf(p, n);
     return p;
 }
@@ -433,8 +432,7 @@ static void test_trailing_bytes_and_reordering_are_refused(void **state)
     uint8_t *data = random_bytes(n);
     uint8_t *ct = encrypt(k, data, n, &ct_len);
     /* Appending anything after the final chunk. */
-    uint8_t *longer = malloc(ct_len + A + 1);
-    assert_non_null(longer);
+    uint8_t *longer = ts_malloc(ct_len + A + 1);
     memcpy(longer, ct, ct_len);
     memset(longer + ct_len, 0, A + 1);
     expect_open_fails(k, longer, ct_len + 1, CLIENTSCAN_E_CORRUPT);
@@ -446,8 +444,7 @@ static void test_trailing_bytes_and_reordering_are_refused(void **state)
     free(w.p);
     free(longer);
     /* Swapping chunks 1 and 2, and dropping chunk 1. */
-    uint8_t *swapped = malloc(ct_len);
-    assert_non_null(swapped);
+    uint8_t *swapped = ts_malloc(ct_len);
     memcpy(swapped, ct, ct_len);
     memcpy(swapped + H + (C + A), ct + H + 2 * (C + A), C + A);
     memcpy(swapped + H + 2 * (C + A), ct + H + (C + A), C + A);

@@ -38,8 +38,7 @@ static bool all_zero(const void *p, size_t n)
  * overread. */
 static uint8_t *joined(const void *prefix, size_t plen, const uint8_t *data, size_t len)
 {
-    uint8_t *p = malloc(plen + len ? plen + len : 1);
-    assert_non_null(p);
+    uint8_t *p = ts_malloc(plen + len ? plen + len : 1);
     if (plen)
         memcpy(p, prefix, plen);
     if (len)
@@ -151,8 +150,7 @@ static void replay_exif(const char *what, const uint8_t *data, size_t len)
             carrier = ts_jpeg_encode(8, 8, 1, 75, false, 0, false, &carrier_len);
         /* SOI, APP1 with the payload, then the rest of the carrier */
         size_t jlen = carrier_len + 4 + n;
-        uint8_t *jpg = malloc(jlen);
-        assert_non_null(jpg);
+        uint8_t *jpg = ts_malloc(jlen);
         memcpy(jpg, carrier, 2);
         jpg[2] = 0xff;
         jpg[3] = 0xe1;

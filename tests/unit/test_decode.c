@@ -55,8 +55,7 @@ static int decode_expect_fail(const uint8_t *data, size_t len,
 
 static uint8_t *copy_bytes(const uint8_t *src, size_t len)
 {
-    uint8_t *p = malloc(len ? len : 1);
-    assert_non_null(p);
+    uint8_t *p = ts_malloc(len ? len : 1);
     memcpy(p, src, len);
     return p;
 }
@@ -249,8 +248,7 @@ static void test_png_transparency_and_colour_chunks_ignored(void **state)
                             (size_t)png[at + 2] << 8 | png[at + 3]);
             assert_true(at + 8 <= len);
             len2 = len + 12 + cases[i].trns_len;
-            with = malloc(len2);
-            assert_non_null(with);
+            with = ts_malloc(len2);
             memcpy(with, png, at);
             uint8_t *c = with + at;
             c[0] = c[1] = c[2] = 0;
@@ -358,8 +356,7 @@ static void test_png_hostile_ancillary_chunks_do_not_matter(void **state)
     /* zTXt: keyword, NUL, method 0, then 256 MiB of zeros deflated */
     size_t zlen;
     uint8_t *z = zlib_zero_bomb((256u << 20) / 258, &zlen);
-    uint8_t *ztxt = malloc(9 + zlen);
-    assert_non_null(ztxt);
+    uint8_t *ztxt = ts_malloc(9 + zlen);
     memcpy(ztxt, "Comment\0\0", 9);
     memcpy(ztxt + 9, z, zlen);
     bomb2 = ts_png_insert_chunk(bomb, blen, "zTXt", ztxt, 9 + zlen, &b2len);
@@ -367,8 +364,7 @@ static void test_png_hostile_ancillary_chunks_do_not_matter(void **state)
     bomb = bomb2;
     blen = b2len;
     /* the same bomb as an ICC profile: name, NUL, method 0, data */
-    uint8_t *iccp = malloc(5 + zlen);
-    assert_non_null(iccp);
+    uint8_t *iccp = ts_malloc(5 + zlen);
     memcpy(iccp, "icc\0\0", 5);
     memcpy(iccp + 5, z, zlen);
     bomb2 = ts_png_insert_chunk(bomb, blen, "iCCP", iccp, 5 + zlen, &b2len);
@@ -1239,8 +1235,7 @@ static void assert_same_as_djpeg(const char *path, const char *args,
     uint32_t channels = strcmp(magic, "P6") == 0 ? 3 : strcmp(magic, "P5") == 0 ? 1 : 0;
     assert_int_equal(maxval, 255);
     size_t n = (size_t)w * h * channels;
-    uint8_t *ref = malloc(n ? n : 1);
-    assert_non_null(ref);
+    uint8_t *ref = ts_malloc(n ? n : 1);
     size_t got = fread(ref, 1, n, f);
     int status = pclose(f);
     assert_int_equal(status, 0);
@@ -1469,8 +1464,7 @@ static uint8_t *jpeg_with_app1(const uint8_t *jpg, size_t len, const uint8_t *pa
                                size_t *out_len)
 {
     assert_true(n + 2 <= 0xffff);
-    uint8_t *out = malloc(len + 4 + n);
-    assert_non_null(out);
+    uint8_t *out = ts_malloc(len + 4 + n);
     memcpy(out, jpg, 2);
     out[2] = 0xff;
     out[3] = 0xe1;
@@ -1555,8 +1549,7 @@ static uint8_t *jpeg_one_scan_per_component(uint32_t w, uint32_t h, size_t *len)
     c.scan_info = scans;
     c.num_scans = 3;
     jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)w * 3);
-    assert_non_null(row);
+    uint8_t *row = ts_malloc((size_t)w * 3);
     while (c.next_scanline < h) {
         for (uint32_t x = 0; x < w; x++)
             for (int k = 0; k < 3; k++)
@@ -1592,8 +1585,7 @@ static uint8_t *repeat_first_scan(const uint8_t *jpg, size_t len, size_t extra, 
     }
     assert_true(end > start);
     size_t scan = end - start;
-    uint8_t *out = malloc(len + scan * extra);
-    assert_non_null(out);
+    uint8_t *out = ts_malloc(len + scan * extra);
     memcpy(out, jpg, end);
     for (size_t i = 0; i < extra; i++)
         memcpy(out + end + i * scan, jpg + start, scan);
@@ -1822,8 +1814,7 @@ static void test_png_surplus_image_data_is_bounded(void **state)
                     (size_t)png[at + 2] << 8 | png[at + 3]);
     static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     size_t blen = at + 12 + zlen + sizeof iend;
-    uint8_t *bomb = malloc(blen);
-    assert_non_null(bomb);
+    uint8_t *bomb = ts_malloc(blen);
     memcpy(bomb, png, at);
     uint8_t *c = bomb + at;
     c[0] = (uint8_t)(zlen >> 24);

@@ -1425,8 +1425,7 @@ static int op_open_stream(const void *arg, clientscan_detail *d)
 {
     (void)arg;
     bool was = pause_faults();
-    uint8_t *out = malloc(fx.plaintext.len);
-    assert_non_null(out);
+    uint8_t *out = ts_malloc(fx.plaintext.len);
     resume_faults(was);
     membuf m = {fx.ciphertext.data, fx.ciphertext.len, out, 0, fx.plaintext.len};
     int rc = clientscan_open_attachment_stream(fx.key, mem_read, &m, mem_write, &m, NULL, d);

@@ -67,8 +67,7 @@ static size_t replay_dir(const fuzz_target *t, const char *dir)
         size_t len = 0;
         uint8_t *data = ts_read_file(current, &len);
         /* An exact-size copy, so the sanitizer build sees any overread. */
-        uint8_t *exact = malloc(len ? len : 1);
-        assert_non_null(exact);
+        uint8_t *exact = ts_malloc(len ? len : 1);
         memcpy(exact, data, len);
         free(data);
         assert_int_equal(t->one_input(exact, len), 0);

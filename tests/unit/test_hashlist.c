@@ -307,8 +307,7 @@ static void test_rollback(void **state)
 static void expect_patched(const uint8_t *data, size_t len, size_t off, const void *bytes,
                            size_t n, int code, const char *needle)
 {
-    uint8_t *copy = malloc(len + 8);
-    assert_non_null(copy);
+    uint8_t *copy = ts_malloc(len + 8);
     memcpy(copy, data, len);
     memcpy(copy + off, bytes, n);
     clientscan_list *list = NULL;
@@ -364,8 +363,7 @@ static void test_hostile_headers(void **state)
     assert_int_equal(open_with(longer, len + 1, NULL, 0, 1, &list, NULL), CLIENTSCAN_E_CORRUPT);
     free(longer);
     /* Duplicated and unsorted entries. */
-    uint8_t *dup = malloc(len);
-    assert_non_null(dup);
+    uint8_t *dup = ts_malloc(len);
     memcpy(dup, data, len);
     memcpy(dup + 128 + 48, dup + 128, 32); /* entry 1 hash = entry 0 hash */
     clientscan_detail d;
@@ -530,8 +528,7 @@ static void test_text_errors_name_lines(void **state)
     assert_string_equal(d.text, "line 1: id longer than 256 bytes");
     assert_int_equal(import(b, H64 ",5,a\x01b\n", NULL, &d), CLIENTSCAN_E_PARSE);
     assert_non_null(strstr(d.text, "control byte"));
-    char *huge = malloc(5000);
-    assert_non_null(huge);
+    char *huge = ts_malloc(5000);
     memset(huge, ' ', 5000);
     assert_int_equal(clientscan_list_builder_add_text(b, huge, 5000, -1, 0, NULL, &d),
                      CLIENTSCAN_E_PARSE);
@@ -579,8 +576,7 @@ static void test_text_forms_and_ids(void **state)
     assert_memory_equal(e.id, want, 16);
 
     /* Export lines read back to the same list, byte for byte. */
-    char *exported = malloc(3 * 100 + 1);
-    assert_non_null(exported);
+    char *exported = ts_malloc(3 * 100 + 1);
     size_t used = 0;
     for (size_t i = 0; i < 3; i++) {
         clientscan_list_entry_at(list, i, &e);

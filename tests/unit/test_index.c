@@ -97,8 +97,7 @@ static void check_query(const cs_index *ix, const clientscan_pdq *hashes, size_t
 static void check_index_all_radii(const cs_index *ix, const clientscan_pdq *hashes, size_t n,
                                   int queries_per_d)
 {
-    cs_hit *expect = malloc((n + 1) * sizeof *expect);
-    assert_non_null(expect);
+    cs_hit *expect = ts_malloc((n + 1) * sizeof *expect);
     for (int d = 0; d <= 64; d++) {
         for (int k = 0; k < queries_per_d; k++) {
             clientscan_pdq q;
@@ -156,8 +155,7 @@ static void test_random_lists_equal_linear(void **state)
     (void)state;
     rng_state = 0x1234567887654321ULL;
     size_t n = 1500;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++)
         random_hash(&h[i]);
     check_all_radii(h, n, shapes, NSHAPES, 6);
@@ -177,8 +175,7 @@ static void test_sorted_lists_equal_linear(void **state)
     (void)state;
     rng_state = 0x5eed5eed5eed5eedULL;
     size_t n = 1500;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++) {
         if (i % 10 == 0)
             random_hash(&h[i]);
@@ -211,8 +208,7 @@ static void test_clustered_lists_equal_linear(void **state)
     /* 60 centres, 25 near-duplicates each at 1..24 bits: many entries fall
      * into the same substring buckets and matches sit at every radius. */
     size_t n = 1500;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++) {
         if (i % 25 == 0)
             random_hash(&h[i]);
@@ -245,8 +241,7 @@ static void test_skewed_buckets_equal_linear(void **state)
     size_t n = 700;
     clientscan_pdq centre;
     random_hash(&centre);
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++) {
         h[i] = centre;
         for (unsigned t = 0; t < shape.m; t++) {
@@ -300,10 +295,8 @@ static void test_dense_table_equal_linear(void **state)
     rng_state = 0x5eed0fdeadbeef01ULL;
     static const unsigned windows[] = {0, 100, 208}; /* first, middle and last tables */
     size_t n = 3000;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    cs_hit *expect = malloc((n + 1) * sizeof *expect);
-    assert_non_null(h);
-    assert_non_null(expect);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
+    cs_hit *expect = ts_malloc((n + 1) * sizeof *expect);
     for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
         unsigned from = windows[w], width = 48;
         clientscan_pdq q;
@@ -362,10 +355,8 @@ static void test_tight_entries_equal_linear(void **state)
         at += width[t];
     }
     size_t n = 4000;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    cs_hit *expect = malloc((n + 1) * sizeof *expect);
-    assert_non_null(h);
-    assert_non_null(expect);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
+    cs_hit *expect = ts_malloc((n + 1) * sizeof *expect);
     for (int d = 10; d <= 40; d++) {
         unsigned q = (unsigned)(d + 1) / shape.m, a = (unsigned)(d + 1) % shape.m;
         unsigned low = shape.m - a + 1; /* tables with q flips */
@@ -416,8 +407,7 @@ static void test_candidate_ring_counts(void **state)
     rng_state = 0x0123fedc4567ba98ULL;
     static const size_t copies[] = {1, 2, 31, 32, 33, 63, 64, 65, 300};
     size_t n = 4000;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t c = 0; c < sizeof copies / sizeof copies[0]; c++) {
         clientscan_pdq q;
         random_hash(&q);
@@ -478,18 +468,15 @@ static void test_real_hashes_equal_linear(void **state)
     rng_state = 0x0badc0ffee0ddf00ULL;
     char path[4096];
     size_t cap = 4096;
-    clientscan_pdq *hay = malloc(cap * sizeof *hay);
-    clientscan_pdq *needles = malloc(cap * sizeof *needles);
-    assert_non_null(hay);
-    assert_non_null(needles);
+    clientscan_pdq *hay = ts_malloc(cap * sizeof *hay);
+    clientscan_pdq *needles = ts_malloc(cap * sizeof *needles);
     snprintf(path, sizeof path, "%s/haystack.txt", dir);
     size_t nh = load_hex_file(path, hay, cap);
     snprintf(path, sizeof path, "%s/needles.txt", dir);
     size_t nn = load_hex_file(path, needles, cap);
     assert_true(nh > 1000);
     assert_true(nn > 50);
-    cs_hit *expect = malloc((nh + 1) * sizeof *expect);
-    assert_non_null(expect);
+    cs_hit *expect = ts_malloc((nh + 1) * sizeof *expect);
     static const unsigned real_shapes[] = {0, 4, 8, 11, 16};
     for (size_t s = 0; s < sizeof real_shapes / sizeof real_shapes[0]; s++) {
         cs_index *ix = NULL;
@@ -528,8 +515,7 @@ static void test_edge_cases(void **state)
 
     /* d = 256 returns everything; d = 0 only exact copies. */
     size_t n = 300;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++)
         random_hash(&h[i]);
     assert_int_equal(cs_index_build(h, n, 8, &ix, NULL), CLIENTSCAN_OK);
@@ -552,12 +538,10 @@ static void test_edge_cases(void **state)
      * d): the radius left for the tail bits must not wrap around. */
     rng_state = 4242;
     n = 200;
-    h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++)
         random_hash(&h[i]);
-    cs_hit *expect = malloc((n + 1) * sizeof *expect);
-    assert_non_null(expect);
+    cs_hit *expect = ts_malloc((n + 1) * sizeof *expect);
     assert_int_equal(cs_index_build_shape(h, n, (cs_index_shape){1, 12, 6}, &ix, NULL),
                      CLIENTSCAN_OK);
     static const int big_d[] = {120, 127, 128, 130, 160, 200, 255, 256};
@@ -634,8 +618,7 @@ static void test_concurrent_queries(void **state)
     (void)state;
     rng_state = 777;
     size_t n = 5000;
-    clientscan_pdq *h = malloc(n * sizeof *h);
-    assert_non_null(h);
+    clientscan_pdq *h = ts_malloc(n * sizeof *h);
     for (size_t i = 0; i < n; i++)
         random_hash(&h[i]);
     cs_index *ix = NULL;

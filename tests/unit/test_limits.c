@@ -241,8 +241,7 @@ static jpeg_scan_info *simple_progression(int components, int *nscans)
     jpeg_set_defaults(&c);
     jpeg_simple_progression(&c);
     *nscans = c.num_scans;
-    jpeg_scan_info *script = malloc(sizeof *script * (size_t)c.num_scans);
-    assert_non_null(script);
+    jpeg_scan_info *script = ts_malloc(sizeof *script * (size_t)c.num_scans);
     memcpy(script, c.scan_info, sizeof *script * (size_t)c.num_scans);
     jpeg_destroy_compress(&c);
     return script;

@@ -86,8 +86,7 @@ static blob encode_png(const uint8_t *rgb, uint32_t w, uint32_t h)
 static blob make_image(uint32_t seed, bool mirror, bool alter)
 {
     const uint32_t w = 320, h = 240;
-    uint8_t *rgb = malloc((size_t)w * h * 3);
-    assert_non_null(rgb);
+    uint8_t *rgb = ts_malloc((size_t)w * h * 3);
     render(seed, w, h, mirror, alter, rgb);
     blob b = encode_png(rgb, w, h);
     free(rgb);
@@ -600,8 +599,7 @@ static void test_fast_mode_is_the_default(void **state)
     (void)state;
     /* A photo-like picture (smooth shapes, grain) that 1/2 scale changes a little. */
     enum { W = 2400, H = 1100 };
-    uint8_t *rgb = malloc((size_t)W * H * 3);
-    assert_non_null(rgb);
+    uint8_t *rgb = ts_malloc((size_t)W * H * 3);
     uint32_t seed = 7;
     for (uint32_t y = 0; y < H; y++)
         for (uint32_t x = 0; x < W; x++) {

@@ -437,8 +437,7 @@ static void test_damaged_secret_files(void **state)
     assert_non_null(public_line);
     size_t s_at = (size_t)(secret_line - good) + 8, p_at = (size_t)(public_line - good) + 8;
     for (int variant = 0; variant < 9; variant++) {
-        char *bad = malloc(len + 80);
-        assert_non_null(bad);
+        char *bad = ts_malloc(len + 80);
         memcpy(bad, good, len + 1);
         size_t blen = len;
         switch (variant) {
