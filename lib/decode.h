@@ -44,7 +44,8 @@ typedef struct cs_row_sink {
 enum { CS_STREAM_ROW_SKEW = 8 };
 
 /* n rows of row_bytes: returns row 0 (NULL on overflow or without memory),
- * *stride the distance between rows, *mem what to free(). */
+ * *stride the distance between rows (stride may be NULL for one row), *mem
+ * what to free(). */
 uint8_t *cs_stream_rows_alloc(size_t n, size_t row_bytes, size_t *stride, void **mem);
 
 /* Decoding on the calling thread while another consumes the rows

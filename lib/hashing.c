@@ -38,8 +38,7 @@ static int hash_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail
     s->started = true;
     if (s->want_pipe && (uint64_t)hdr->width * hdr->height >= CLIENTSCAN_PIPELINE_MIN_PIXELS)
         s->pipe = cs_row_pipe_start(row_bytes, feed_row, &s->feeder); /* NULL: no thread, go on */
-    size_t stride;
-    if (!s->pipe && !(s->row = cs_stream_rows_alloc(1, row_bytes, &stride, &s->row_mem)))
+    if (!s->pipe && !(s->row = cs_stream_rows_alloc(1, row_bytes, NULL, &s->row_mem)))
         return cs_fail(detail, CLIENTSCAN_E_NOMEM, "cannot allocate a row");
     s->info->format = hdr->format;
     s->info->width = s->feeder.width;

@@ -76,7 +76,8 @@ uint8_t *cs_stream_rows_alloc(size_t n, size_t row_bytes, size_t *stride, void *
     if (!cs_mul_size(n, line_bytes, &bytes) ||
         !cs_add_size(bytes, 64 + CS_STREAM_ROW_SKEW, &bytes) || !(*mem = malloc(bytes)))
         return NULL;
-    *stride = line_bytes;
+    if (stride)
+        *stride = line_bytes;
     const uintptr_t base = ((uintptr_t)*mem + 63) & ~(uintptr_t)63;
     return (uint8_t *)*mem + (base - (uintptr_t)*mem) + CS_STREAM_ROW_SKEW;
 }

@@ -103,6 +103,10 @@ static void test_stream_rows_are_skewed_and_whole(void **state)
         }
     size_t stride;
     void *mem;
+    uint8_t *one = cs_stream_rows_alloc(1, 100, NULL, &mem); /* one row: no stride wanted */
+    assert_non_null(one);
+    assert_int_equal((uintptr_t)one % 64, CS_STREAM_ROW_SKEW);
+    free(mem);
     assert_null(cs_stream_rows_alloc(SIZE_MAX / 2, 4096, &stride, &mem));
     assert_null(cs_stream_rows_alloc(1, SIZE_MAX - 8, &stride, &mem));
 }

@@ -214,8 +214,7 @@ typedef struct {
 static int drop_begin(void *ctx, const cs_header *hdr, clientscan_detail *detail)
 {
     drop_sink *s = ctx;
-    size_t stride;
-    s->row = cs_stream_rows_alloc(1, (size_t)hdr->width * hdr->channels, &stride, &s->mem);
+    s->row = cs_stream_rows_alloc(1, (size_t)hdr->width * hdr->channels, NULL, &s->mem);
     return s->row ? CLIENTSCAN_OK : cs_fail(detail, CLIENTSCAN_E_NOMEM, "no row");
 }
 
