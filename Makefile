@@ -244,9 +244,11 @@ TSAN_BUILD ?= build-tsan
 TSAN_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -ffp-contract=off \
               -fsanitize=thread -pthread $(WARN) -Ilib -DCLIENTSCAN_BUILDING
 
-$(TSAN_BUILD)/tsan_scanner: tests/stress/tsan_scanner.c $(LIB_SRC) $(wildcard lib/*.h)
+$(TSAN_BUILD)/tsan_scanner: tests/stress/tsan_scanner.c $(LIB_SRC) $(TEST_SUPPORT_SRC) \
+                            $(wildcard lib/*.h tests/support/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TSAN_FLAGS) $(DEP_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)
+	$(CC) $(TSAN_FLAGS) $(DEP_CFLAGS) $(CMOCKA_CFLAGS) -Itests/support -o $@ $< $(LIB_SRC) \
+	    $(TEST_SUPPORT_SRC) $(CMOCKA_LIBS) $(DEP_LIBS)
 
 tsan: $(TSAN_BUILD)/tsan_scanner
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN_BUILD)/tsan_scanner $(TSAN_SECONDS)

@@ -19,18 +19,17 @@
  * (halt_on_error=1), fails the run. Run from the repository root. */
 #include "clientscan.h"
 
+#include "images.h"
+
 #include <errno.h>
-#include <png.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <jpeglib.h>
 
 #define THREADS 8
 #define MAX_INPUTS 64
@@ -128,107 +127,39 @@ static uint8_t *render(uint32_t seed, uint32_t w, uint32_t h, bool mirror)
     return rgb;
 }
 
-static void png_fatal(png_structp png, png_const_charp msg)
+/* The rendered image's luma, for the grey variants. */
+static uint8_t *grey_of(const uint8_t *rgb, uint32_t w, uint32_t h)
 {
-    (void)png;
-    die("libpng", msg);
+    uint8_t *g = xmalloc((size_t)w * h);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        g[i] = (uint8_t)((rgb[3 * i] * 299 + rgb[3 * i + 1] * 587 + rgb[3 * i + 2] * 114) / 1000);
+    return g;
 }
 
+/* rgb (or its luma) as a PNG or JPEG, through the test suite's encoders
+ * (tests/support/images.c; an encoder failure ends the program). */
 static void add_png(const char *name, const uint8_t *rgb, uint32_t w, uint32_t h, bool grey,
                     bool interlaced)
 {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = w;
-    img.height = h;
-    img.format = PNG_FORMAT_RGB;
-    uint8_t *pixels = (uint8_t *)rgb;
-    uint8_t *luma = NULL;
-    if (grey) {
-        luma = xmalloc((size_t)w * h);
-        for (size_t i = 0; i < (size_t)w * h; i++)
-            luma[i] = (uint8_t)((rgb[3 * i] * 299 + rgb[3 * i + 1] * 587 + rgb[3 * i + 2] * 114) / 1000);
-        img.format = PNG_FORMAT_GRAY;
-        pixels = luma;
-    }
-    /* The simplified API writes no interlaced files: encode those by hand
-     * (any libpng error ends the program, so no setjmp is needed). */
-    if (interlaced) {
-        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, png_fatal, NULL);
-        png_infop info = png ? png_create_info_struct(png) : NULL;
-        if (!info)
-            die(name, "libpng");
-        FILE *mem;
-        char *buf = NULL;
-        size_t len = 0;
-        if (!(mem = open_memstream(&buf, &len)))
-            die(name, "open_memstream");
-        png_init_io(png, mem);
-        png_set_IHDR(png, info, w, h, 8, grey ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-                     PNG_INTERLACE_ADAM7, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-        png_write_info(png, info);
-        int passes = png_set_interlace_handling(png);
-        size_t stride = (size_t)w * (grey ? 1 : 3);
-        for (int p = 0; p < passes; p++)
-            for (uint32_t y = 0; y < h; y++)
-                png_write_row(png, pixels + y * stride);
-        png_write_end(png, info);
-        png_destroy_write_struct(&png, &info);
-        fclose(mem);
-        uint8_t *copy = xmalloc(len);
-        memcpy(copy, buf, len);
-        free(buf);
-        add_input(name, copy, len);
-    } else {
-        png_alloc_size_t size = 0;
-        if (!png_image_write_to_memory(&img, NULL, &size, 0, pixels, 0, NULL))
-            die(name, img.message);
-        uint8_t *out = xmalloc(size);
-        if (!png_image_write_to_memory(&img, out, &size, 0, pixels, 0, NULL))
-            die(name, img.message);
-        add_input(name, out, size);
-    }
-    free(luma);
+    uint8_t *g = grey ? grey_of(rgb, w, h) : NULL;
+    const int components = grey ? 1 : 3;
+    size_t len;
+    uint8_t *png = ts_png_encode_pixels(grey ? g : rgb, (size_t)w * components, w, h, components,
+                                        interlaced, &len);
+    free(g);
+    add_input(name, png, len);
 }
 
 static void add_jpeg(const char *name, const uint8_t *rgb, uint32_t w, uint32_t h, bool grey,
                      bool progressive)
 {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    unsigned char *out = NULL;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &out, &size);
-    c.image_width = w;
-    c.image_height = h;
-    c.input_components = grey ? 1 : 3;
-    c.in_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 88, TRUE);
-    if (progressive)
-        jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    uint8_t *row = xmalloc((size_t)w * 3);
-    while (c.next_scanline < h) {
-        const uint8_t *src = rgb + (size_t)c.next_scanline * w * 3;
-        if (grey)
-            for (uint32_t x = 0; x < w; x++)
-                row[x] = (uint8_t)((src[3 * x] + src[3 * x + 1] + src[3 * x + 2]) / 3);
-        else
-            memcpy(row, src, (size_t)w * 3);
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    uint8_t *copy = xmalloc(size);
-    memcpy(copy, out, size);
-    free(out);
-    add_input(name, copy, size);
+    uint8_t *g = grey ? grey_of(rgb, w, h) : NULL;
+    const int components = grey ? 1 : 3;
+    size_t len;
+    uint8_t *jpg = ts_jpeg_encode_pixels(grey ? g : rgb, (size_t)w * components, w, h, components,
+                                         88, progressive, &len);
+    free(g);
+    add_input(name, jpg, len);
 }
 
 /* ------------------------------------------------------------ the pipeline */

@@ -61,36 +61,58 @@ uint8_t ts_noise(uint32_t seed, uint32_t x, uint32_t y, int c)
     return (uint8_t)v;
 }
 
-typedef uint32_t (*sample_fn)(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed);
+typedef uint32_t (*sample_fn)(uint32_t x, uint32_t y, int c, int bit_depth, const void *ctx);
 
-static uint32_t pattern_sample(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed)
+static uint32_t pattern_sample(uint32_t x, uint32_t y, int c, int bit_depth, const void *ctx)
 {
-    (void)seed;
+    (void)ctx;
     return ts_pattern(x, y, c, bit_depth);
 }
 
-static uint32_t noise_sample(uint32_t x, uint32_t y, int c, int bit_depth, uint32_t seed)
+static uint32_t noise_sample(uint32_t x, uint32_t y, int c, int bit_depth, const void *ctx)
 {
     (void)bit_depth; /* 8 only */
-    return ts_noise(seed, x, y, c);
+    return ts_noise(*(const uint32_t *)ctx, x, y, c);
+}
+
+typedef struct {
+    const uint8_t *pixels;
+    size_t stride;
+    int components;
+} pixel_rows;
+
+static uint32_t pixel_sample(uint32_t x, uint32_t y, int c, int bit_depth, const void *ctx)
+{
+    (void)bit_depth; /* 8 only */
+    const pixel_rows *p = ctx;
+    return p->pixels[(size_t)y * p->stride + (size_t)x * (size_t)p->components + (size_t)c];
 }
 
 static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
-                           sample_fn sample, uint32_t seed, size_t *len);
+                           sample_fn sample, const void *ctx, size_t *len);
 
 uint8_t *ts_png_encode(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
                        size_t *len)
 {
-    return encode_png(w, h, color_type, bit_depth, interlace, pattern_sample, 0, len);
+    return encode_png(w, h, color_type, bit_depth, interlace, pattern_sample, NULL, len);
 }
 
 uint8_t *ts_png_encode_noise(uint32_t w, uint32_t h, int interlace, uint32_t seed, size_t *len)
 {
-    return encode_png(w, h, PNG_COLOR_TYPE_RGB, 8, interlace, noise_sample, seed, len);
+    return encode_png(w, h, PNG_COLOR_TYPE_RGB, 8, interlace, noise_sample, &seed, len);
+}
+
+uint8_t *ts_png_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
+                              int components, int interlace, size_t *len)
+{
+    assert_true(components == 1 || components == 3);
+    const pixel_rows p = {pixels, stride, components};
+    return encode_png(w, h, components == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, 8,
+                      interlace, pixel_sample, &p, len);
 }
 
 static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth, int interlace,
-                           sample_fn sample, uint32_t seed, size_t *len)
+                           sample_fn sample, const void *ctx, size_t *len)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png_create_info_struct(png);
@@ -134,7 +156,7 @@ static uint8_t *encode_png(uint32_t w, uint32_t h, int color_type, int bit_depth
             for (int s = 0; s < samples; s++) {
                 /* grey+alpha: sample 1 is alpha (pattern channel 3) */
                 int c = (samples == 2 && s == 1) ? 3 : s;
-                uint32_t v = sample(x, y, c, bit_depth, seed);
+                uint32_t v = sample(x, y, c, bit_depth, ctx);
                 size_t bit = ((size_t)x * samples + s) * bit_depth;
                 if (bit_depth == 16) {
                     r[bit / 8] = (uint8_t)(v >> 8);
@@ -240,11 +262,6 @@ uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, boo
     return ts_jpeg_encode_with(w, h, &o, pattern_row, NULL, len);
 }
 
-typedef struct {
-    const uint8_t *pixels;
-    size_t stride;
-} pixel_rows;
-
 static void copy_row(const void *ctx, uint32_t y, uint32_t w, int components, uint8_t *row)
 {
     const pixel_rows *p = ctx;
@@ -252,10 +269,11 @@ static void copy_row(const void *ctx, uint32_t y, uint32_t w, int components, ui
 }
 
 uint8_t *ts_jpeg_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
-                               int components, int quality, size_t *len)
+                               int components, int quality, bool progressive, size_t *len)
 {
-    const pixel_rows p = {pixels, stride};
-    const ts_jpeg_options o = {.components = components, .quality = quality};
+    const pixel_rows p = {pixels, stride, components};
+    const ts_jpeg_options o = {
+        .components = components, .quality = quality, .progressive = progressive};
     return ts_jpeg_encode_with(w, h, &o, copy_row, &p, len);
 }
 

@@ -2,7 +2,8 @@
  * encoded with libpng / libjpeg-turbo, plus byte-level edits (size fields,
  * extra chunks) for building hostile files. Pixel values follow ts_pattern()
  * so tests can predict decoded values independently of the decoder. Every
- * helper fails the current cmocka test on error. */
+ * helper fails the current cmocka test on error (outside a test, cmocka
+ * ends the program). */
 #ifndef CLIENTSCAN_TEST_IMAGES_H
 #define CLIENTSCAN_TEST_IMAGES_H
 
@@ -64,10 +65,15 @@ uint8_t *ts_jpeg_encode_with(uint32_t w, uint32_t h, const ts_jpeg_options *o, t
 uint8_t *ts_jpeg_encode(uint32_t w, uint32_t h, int components, int quality, bool progressive,
                         int exif_orientation, bool big_endian, size_t *len);
 
-/* Baseline JPEG of the given pixels (rows stride bytes apart, 1, 3 or 4
- * components as above), quality 1..100. Caller frees. */
+/* JPEG of the given pixels (rows stride bytes apart, 1, 3 or 4 components
+ * as above), quality 1..100, progressive or baseline. Caller frees. */
 uint8_t *ts_jpeg_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
-                               int components, int quality, size_t *len);
+                               int components, int quality, bool progressive, size_t *len);
+
+/* 8-bit PNG of the given pixels (rows stride bytes apart; 1 component:
+ * grey, 3: RGB), Adam7-interlaced when interlace. Caller frees. */
+uint8_t *ts_png_encode_pixels(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h,
+                              int components, int interlace, size_t *len);
 
 /* CRC-32 as PNG chunks use it (ISO 3309, the zlib polynomial). */
 uint32_t ts_crc32(const uint8_t *data, size_t len);

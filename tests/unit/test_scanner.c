@@ -614,7 +614,7 @@ static void test_fast_mode_is_the_default(void **state)
             }
         }
     size_t len;
-    uint8_t *jpg = ts_jpeg_encode_pixels(rgb, (size_t)W * 3, W, H, 3, 90, &len);
+    uint8_t *jpg = ts_jpeg_encode_pixels(rgb, (size_t)W * 3, W, H, 3, 90, false, &len);
     free(rgb);
     const clientscan_pdq exact = hash_at(jpg, len, 0), tiny = hash_at(jpg, len, 8);
     const clientscan_pdq fast_default = hash_at(jpg, len, CLIENTSCAN_FAST_MIN_SIDE);
