@@ -356,9 +356,10 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->row_stride = row_stride(h->ncols);
         h->lum = alloc_floats(LANES, h->row_stride, -0.0f);
         h->lum_t = alloc_lane_major(h, &h->lum_t_mem);
-        /* C1's output only lives until R2 subtracts it, w columns later. */
+        /* C1's output only lives until R2 subtracts it, w columns and a chunk
+         * later (lib/pdq_filter_body.h). */
         h->c1_cols = 64;
-        while (h->c1_cols < 2 * (size_t)h->win_x + 32)
+        while (h->c1_cols < 2 * (size_t)h->win_x + 48)
             h->c1_cols *= 2;
         h->c1_ring = alloc_floats(h->c1_cols, LANES, 0.0f);
         h->ring1 = alloc_floats(h->ring1_rows, h->row_stride, 0.0f);

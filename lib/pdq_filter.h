@@ -68,7 +68,7 @@ typedef struct cs_pdq_block {
     const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
     cs_pdq_divisor c1_div[CS_PDQ_LANES]; /* ... divisor */
     float *c1_ring;         /* scratch: C1 output, lane-major, c1_cols columns */
-    size_t c1_cols;         /* a power of two >= 2 w + 32 */
+    size_t c1_cols;         /* a power of two >= 2 w + 48 */
 
     float (*r2)[CS_PDQ_MAX_SAMPLES]; /* [CS_PDQ_LANES][nsamples]: R2 at the sampled columns */
 } cs_pdq_block;
