@@ -163,10 +163,15 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         .lum_t = with_r1 ? h->lum_t : NULL,
         .sum1 = h->sum1, .c1_ring = h->c1_ring, .c1_cols = h->c1_cols, .r2 = h->r2,
     };
+    /* The block's R1 rows are consecutive in the ring. Those past the image's
+     * end, from a partial block whose spare lanes hold -0 luma, are +0: adding
+     * them is as exact as adding -0 (C1's sums are never -0). */
+    b.r1_row0 = ring1_row(h, r0);
+    b.r1_stride = h->row_stride;
+    b.c1_add = with_r1 ? b.r1_row0 : h->neg_zeros;
+    b.c1_add_stride = with_r1 ? h->row_stride : 0;
     for (uint32_t k = 0; k < LANES; k++) {
         const uint32_t r = r0 + k;
-        b.r1_rows[k] = ring1_row(h, r);
-        b.c1_add[k] = r < h->rows ? ring1_row(h, r) : h->neg_zeros;
         b.c1_sub[k] = r >= (uint32_t)h->win_y ? ring1_row(h, r - (uint32_t)h->win_y) : h->zeros;
         /* Steps past the last one are computed but never used: divide by 1. */
         b.c1_div[k] =
@@ -181,10 +186,13 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
     h->c1_step += LANES;
 }
 
-/* Runs the block of luma rows received (rows past lum_rows, in a partial
- * last block: stale, unused lanes). */
+/* Runs the block of luma rows received; a partial last block's spare rows
+ * become -0 (what a sum adds for nothing). */
 static void run_luma_block(clientscan_pdq_hasher *h)
 {
+    for (uint32_t k = h->lum_rows; k < LANES; k++)
+        for (size_t x = 0; x < h->ncols; x++)
+            h->lum[k * h->row_stride + x] = -0.0f;
     h->k->transpose_in(h->lum, h->row_stride, h->ncols, h->lum_t);
     run_block(h, true);
     h->lum_rows = 0;
@@ -349,8 +357,9 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->half_x = (h->win_x + 2) / 2;
         h->half_y = (h->win_y + 2) / 2;
         h->ncols = ((size_t)width + CS_PDQ_COL_ALIGN - 1) / CS_PDQ_COL_ALIGN * CS_PDQ_COL_ALIGN;
-        /* R1 rows r - win_y .. r + LANES - 1 are in use during a block. */
-        h->ring1_rows = (uint32_t)h->win_y + LANES;
+        /* R1 rows r - win_y .. r + LANES - 1 are in use during a block; a
+         * multiple of LANES rows keeps each block's rows consecutive. */
+        h->ring1_rows = ((uint32_t)h->win_y + LANES - 1) / LANES * LANES + LANES;
         h->ring2_rows = (uint32_t)h->win_y + 1;
         /* Luma rows end in -0 padding: transposed, it is what R1 adds past the end. */
         h->row_stride = row_stride(h->ncols);
@@ -361,7 +370,7 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->c1_cols = 64;
         while (h->c1_cols < 2 * (size_t)h->win_x + 48)
             h->c1_cols *= 2;
-        h->c1_ring = alloc_floats(h->c1_cols, LANES, 0.0f);
+        h->c1_ring = alloc_floats(h->c1_cols + 16, LANES, 0.0f); /* + a mirror of 16 */
         h->ring1 = alloc_floats(h->ring1_rows, h->row_stride, 0.0f);
         h->sum1 = alloc_floats(1, h->ncols, 0.0f);
         h->zeros = alloc_floats(1, h->ncols, 0.0f);

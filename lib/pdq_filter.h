@@ -61,13 +61,15 @@ typedef struct cs_pdq_block {
     int nsamples;             /* 64, at most CS_PDQ_MAX_SAMPLES */
 
     const float *lum_t;     /* R1 input, lane-major; NULL: no R1 this block */
-    float *r1_rows[CS_PDQ_LANES]; /* R1 output rows (ncols floats each) */
+    float *r1_row0;         /* R1 output: row k at r1_row0 + k * r1_stride */
+    size_t r1_stride;
 
     float *sum1;            /* [ncols] C1 running sums */
-    const float *c1_add[CS_PDQ_LANES]; /* per C1 step: row added (a -0.0f row if none) */
+    const float *c1_add;    /* C1 step i adds the row at c1_add + i * c1_add_stride */
+    size_t c1_add_stride;   /* (0: one -0.0f row, nothing to add) */
     const float *c1_sub[CS_PDQ_LANES]; /* ... row subtracted (a +0.0f row if none) */
     cs_pdq_divisor c1_div[CS_PDQ_LANES]; /* ... divisor */
-    float *c1_ring;         /* scratch: C1 output, lane-major, c1_cols columns */
+    float *c1_ring;         /* scratch: C1 output, lane-major, c1_cols + 16 columns */
     size_t c1_cols;         /* a power of two >= 2 w + 48 */
 
     float (*r2)[CS_PDQ_MAX_SAMPLES]; /* [CS_PDQ_LANES][nsamples]: R2 at the sampled columns */

@@ -92,6 +92,13 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
         sb = v_load(b->sum1 + xc + 8);
     }
     const float *in = *r1add;
+    /* R2's 16 columns and those w before them: consecutive slots of the
+     * ring, or of its mirror past the end */
+    const float *r2_add = b->c1_ring + (r2->a2 & mask) * L;
+    const float *r2_sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
     for (int k = 0; k < 16; k++) {
         if (with_r1) {
             SLIDE2(*r1a, *r1b, in, in - r1back);
@@ -102,7 +109,8 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
             v_store(r1q + k * 16 + 8, v_divr(*r1b, dd, dh, dl));
         }
         if (with_c1) {
-            const float *add = b->c1_add[k] + xc, *sub = b->c1_sub[k] + xc;
+            const float *add = b->c1_add + b->c1_add_stride * (size_t)k + xc;
+            const float *sub = b->c1_sub[k] + xc;
             sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
             sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
             const cs_pdq_divisor *d = &b->c1_div[k];
@@ -111,9 +119,7 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
             v_store(c1q + k * 16 + 8, v_divr(sb, dd, dh, dl));
         }
         if (with_r2) {
-            const float *add = b->c1_ring + (r2->a2 & mask) * L;
-            const float *sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
-            SLIDE2(r2->a, r2->b, add, sub);
+            SLIDE2(r2->a, r2->b, r2_add + k * L, r2_sub + k * L);
             for (; r2->a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
                 NAME(emit_r2)(b, r2->j++, r2->a, r2->b, r2->a2 - ((size_t)b->h - 1));
             r2->a2++;
@@ -126,18 +132,17 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
     }
 }
 
-/* Eight 8-float vectors at q, q + step, ... transposed: vector k to
- * out[k] + col (out[k] = ring + k * out_step when out is NULL). */
+/* Eight 8-float vectors at q, q + step, ... transposed into out, out +
+ * out_step, ... */
 KATTR static inline __attribute__((always_inline)) void
-NAME(transpose_out)(const float *q, size_t step, float *const *out, size_t col, float *ring,
-                    size_t out_step)
+NAME(transpose_out)(const float *q, size_t step, float *out, size_t out_step)
 {
     V r[8];
     for (int k = 0; k < 8; k++)
         r[k] = v_load(q + (size_t)k * step);
     v_transpose(r);
     for (int k = 0; k < 8; k++)
-        v_store(out ? out[k] + col : ring + (size_t)k * out_step, r[k]);
+        v_store(out + (size_t)k * out_step, r[k]);
 }
 
 /* R1, C1 and R2 in one sweep over 16-column chunks, software-pipelined:
@@ -166,16 +171,16 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
      * the chunk of c, so at most w + 32 columns are live. It starts as +0
      * (what R2 subtracts before column 0: slots of negative columns are not
      * rewritten before they are read). A chunk's 16 columns are consecutive
-     * slots. */
+     * slots; slots 0..15 are mirrored past the end, so any 16 consecutive
+     * columns are too. */
     const size_t mask = b->c1_cols - 1;
 #define C1_COL(c) (b->c1_ring + ((c) & mask) * L)
-    memset(b->c1_ring, 0, b->c1_cols * L * sizeof(float));
+    memset(b->c1_ring, 0, (b->c1_cols + 16) * L * sizeof(float));
     /* the last add feeds the last sample */
     const size_t a2_end = (size_t)b->sample_x[b->nsamples - 1] + h1 + 1;
     r2_state r2 = {v_set1(0.0f), v_set1(0.0f), 0, 0, 0};
     r2.next_emit = NAME(next_emit)(b, &r2);
     float r1q[16 * 16], c1q[16 * 16];
-
     /* Iteration x: R1 on chunk x, C1 on chunk x - 16, R2 on chunk x - 32. */
     for (size_t x = 0; x <= b->ncols + 16; x += 16) {
         const bool with_r1 = b->lum_t && x < b->ncols;
@@ -190,15 +195,17 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         if (with_r1) /* r1q step k, lanes 8h..: rows 8h.., column x + k */
             for (int g = 0; g < 2; g++)
                 for (int h = 0; h < 2; h++)
-                    NAME(transpose_out)(r1q + 8 * 16 * g + 8 * h, 16, b->r1_rows + 8 * h,
-                                        x + 8 * (size_t)g, NULL, 0);
+                    NAME(transpose_out)(r1q + 8 * 16 * g + 8 * h, 16,
+                                        b->r1_row0 + (size_t)(8 * h) * b->r1_stride + x +
+                                            8 * (size_t)g,
+                                        b->r1_stride);
         if (!with_c1)
             continue;
         float *ring = C1_COL(xc);
         for (int g = 0; g < 2; g++) /* c1q step i, 8g..: row i, columns xc + 8g .. */
             for (int h = 0; h < 2; h++)
-                NAME(transpose_out)(c1q + 8 * 16 * h + 8 * g, 16, NULL, 0,
-                                    ring + (size_t)(8 * g * L + 8 * h), L);
+                NAME(transpose_out)(c1q + 8 * 16 * h + 8 * g, 16, ring + (size_t)(8 * g * L + 8 * h),
+                                    L);
         /* Columns past the image's end hold padding arithmetic, and past the
          * last chunk nothing: R2 must add -0 there (x + -0 == x). */
         const bool last = xc + 16 == b->ncols;
@@ -206,6 +213,8 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         for (size_t c = xc < b->n ? b->n : xc; c < pad_end; c++)
             for (int k = 0; k < L; k++)
                 C1_COL(c)[k] = -0.0f;
+        if (ring == b->c1_ring)
+            memcpy(b->c1_ring + b->c1_cols * L, ring, 16 * L * sizeof(float));
     }
     /* What the chunked R2 did not reach: the shrinking tail past the last
      * chunk, and everything when samples end early. */
