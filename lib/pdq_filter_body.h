@@ -92,27 +92,30 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
         sb = v_load(b->sum1 + xc + 8);
     }
     const float *in = *r1add;
+    const cs_pdq_divisor *div_x = b->div_x + x1;
+    const float *add = b->c1_add + xc;
+    const size_t add_stride = b->c1_add_stride;
     /* R2's 16 columns and those w before them: consecutive slots of the
-     * ring, or of its mirror past the end */
+     * ring, or of its mirror past the end; step k completes a sample when
+     * it is the one at emit_k */
     const float *r2_add = b->c1_ring + (r2->a2 & mask) * L;
     const float *r2_sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
+    size_t emit_k = r2->next_emit - r2->a2;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 16
 #endif
     for (int k = 0; k < 16; k++) {
         if (with_r1) {
-            SLIDE2(*r1a, *r1b, in, in - r1back);
-            in += L;
-            const cs_pdq_divisor *d = &b->div_x[x1 + (size_t)k];
-            const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
+            SLIDE2(*r1a, *r1b, in + k * L, in + k * L - r1back);
+            const V dd = v_set1(div_x[k].d), dh = v_set1(div_x[k].hi), dl = v_set1(div_x[k].lo);
             v_store(r1q + k * 16, v_divr(*r1a, dd, dh, dl));
             v_store(r1q + k * 16 + 8, v_divr(*r1b, dd, dh, dl));
         }
         if (with_c1) {
-            const float *add = b->c1_add + b->c1_add_stride * (size_t)k + xc;
             const float *sub = b->c1_sub[k] + xc;
             sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
             sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
+            add += add_stride;
             const cs_pdq_divisor *d = &b->c1_div[k];
             const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
             v_store(c1q + k * 16, v_divr(sa, dd, dh, dl));
@@ -120,11 +123,18 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
         }
         if (with_r2) {
             SLIDE2(r2->a, r2->b, r2_add + k * L, r2_sub + k * L);
-            for (; r2->a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
-                NAME(emit_r2)(b, r2->j++, r2->a, r2->b, r2->a2 - ((size_t)b->h - 1));
-            r2->a2++;
+            if ((size_t)k == emit_k) {
+                const size_t a2 = r2->a2 + (size_t)k;
+                for (; a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
+                    NAME(emit_r2)(b, r2->j++, r2->a, r2->b, a2 - ((size_t)b->h - 1));
+                emit_k = r2->next_emit - r2->a2;
+            }
         }
     }
+    if (with_r1)
+        in += 16 * L;
+    if (with_r2)
+        r2->a2 += 16;
     *r1add = in;
     if (with_c1) {
         v_store(b->sum1 + xc, sa);
