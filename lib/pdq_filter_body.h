@@ -1,10 +1,11 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
- * The includer defines the 8-lane vector type V and its operations
- * (v_load, v_store, v_set1, v_add, v_sub, v_divr (a / d given d, hi, lo of a
- * cs_pdq_divisor), v_transpose, v_luma3,
- * v_luma4, v_grey; v_luma3 reads V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_ operation is
- * one IEEE single-precision operation per lane, so all instantiations give
- * identical bits. No include guard: included on purpose several times. */
+ * The includer defines the 8-lane vector type V and its operations (v_load,
+ * v_store, v_set1, v_add, v_sub, v_divr: a / d given d, hi and lo of a
+ * cs_pdq_divisor, v_transpose, v_luma3, v_luma4, v_grey; v_luma3 reads
+ * V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_
+ * operation is one IEEE single-precision operation per lane (v_divr: as if
+ * one), so all instantiations give identical bits. No include guard:
+ * included on purpose several times. */
 
 KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n)
 {
@@ -73,6 +74,13 @@ KATTR static inline size_t NAME(next_emit)(const cs_pdq_block *b, const r2_state
     return r2->j < b->nsamples ? (size_t)b->sample_x[r2->j] + (size_t)b->h - 1 : SIZE_MAX;
 }
 
+/* Emits the samples that R2's add of column a2 completes (repeats allowed). */
+KATTR static inline void NAME(emit_due)(const cs_pdq_block *b, r2_state *r2, size_t a2)
+{
+    for (; a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
+        NAME(emit_r2)(b, r2->j++, r2->a, r2->b, a2 - ((size_t)b->h - 1));
+}
+
 /* The sixteen steps of R1 over chunk x1 (columns x1 .. x1 + 15), of C1
  * over chunk xc (the block's 16 rows) and of R2 over the next 16 columns
  * of C1's output, interleaved step by step so that the six running sums'
@@ -124,9 +132,7 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
         if (with_r2) {
             SLIDE2(r2->a, r2->b, r2_add + k * L, r2_sub + k * L);
             if ((size_t)k == emit_k) {
-                const size_t a2 = r2->a2 + (size_t)k;
-                for (; a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
-                    NAME(emit_r2)(b, r2->j++, r2->a, r2->b, a2 - ((size_t)b->h - 1));
+                NAME(emit_due)(b, r2, r2->a2 + (size_t)k);
                 emit_k = r2->next_emit - r2->a2;
             }
         }
@@ -177,7 +183,7 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             SLIDE2(r1a, r1b, r1add, r1add - r1back);
 
     /* C1's output column c, lane-major, in a ring of c1_cols columns (a power
-     * of two > 2 w + 48): R2 subtracts column c - w a chunk after C1 wrote
+     * of two >= 2 w + 48): R2 subtracts column c - w a chunk after C1 wrote
      * the chunk of c, so at most w + 32 columns are live. It starts as +0
      * (what R2 subtracts before column 0: slots of negative columns are not
      * rewritten before they are read). A chunk's 16 columns are consecutive
@@ -214,8 +220,8 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         float *ring = C1_COL(xc);
         for (int g = 0; g < 2; g++) /* c1q step i, 8g..: row i, columns xc + 8g .. */
             for (int h = 0; h < 2; h++)
-                NAME(transpose_out)(c1q + 8 * 16 * h + 8 * g, 16, ring + (size_t)(8 * g * L + 8 * h),
-                                    L);
+                NAME(transpose_out)(c1q + 8 * 16 * h + 8 * g, 16,
+                                    ring + (size_t)(8 * g * L + 8 * h), L);
         /* Columns past the image's end hold padding arithmetic, and past the
          * last chunk nothing: R2 must add -0 there (x + -0 == x). */
         const bool last = xc + 16 == b->ncols;
@@ -230,9 +236,7 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
      * chunk, and everything when samples end early. */
     while (r2.a2 < a2_end) {
         SLIDE2(r2.a, r2.b, C1_COL(r2.a2), C1_COL(r2.a2 - w));
-        for (; r2.a2 == r2.next_emit; r2.next_emit = NAME(next_emit)(b, &r2))
-            NAME(emit_r2)(b, r2.j++, r2.a, r2.b, r2.a2 - h1);
-        r2.a2++;
+        NAME(emit_due)(b, &r2, r2.a2++);
     }
 #undef C1_COL
 }

@@ -264,7 +264,8 @@ static void test_kernel_division_is_ieee_division(void **state)
             for (uint32_t i = 0; i < 1024; i++) {
                 seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
                 /* |a| from 2^-99 to 2^40, either sign: the filter's sums' range */
-                a[i] = ldexpf(1.0f + (float)(seed >> 41) / 8388608.0f, (int)((seed >> 8) % 140) - 99);
+                a[i] = ldexpf(1.0f + (float)(seed >> 41) / 8388608.0f,
+                              (int)((seed >> 8) % 140) - 99);
                 if (seed & 1)
                     a[i] = -a[i];
             }

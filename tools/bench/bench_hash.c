@@ -308,7 +308,8 @@ static void width_sensitivity(const char *path, int reps)
     for (int i = 0; i < 4; i++)
         ns[i] = hash_ns_per_px(&img, widths[i], reps);
     printf("\nwidth sensitivity: hash stage CPU ns/px (best of %d), rows made from the first "
-           "image's (%u rows): %u px %.2f vs %u px %.2f (%.2fx); %u px %.2f vs %u px %.2f (%.2fx)\n",
+           "image's (%u rows): %u px %.2f vs %u px %.2f (%.2fx); "
+           "%u px %.2f vs %u px %.2f (%.2fx)\n",
            reps, img.height, widths[1], ns[1], widths[0], ns[0], ns[1] / ns[0], widths[3], ns[3],
            widths[2], ns[2], ns[3] / ns[2]);
     clientscan_image_release(&img);
