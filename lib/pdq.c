@@ -69,6 +69,7 @@ struct clientscan_pdq_hasher {
     float *c1_ring;     /* the kernels' ring of lane-major C1 output ... */
     size_t c1_cols;     /* ... of this many columns */
     cs_pdq_divisor *div_x; /* [ncols]: samples in the row window of each output column */
+    size_t x_same_div, x_same_div_end; /* columns around the middle with one divisor */
     float r2[LANES][CS_PDQ_MAX_SAMPLES];
 
     /* Sampled columns and rows, ascending: the 64 grid points, or (when
@@ -162,6 +163,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         .nsamples = h->nsamples,
         .lum_t = with_r1 ? h->lum_t : NULL,
         .sum1 = h->sum1, .c1_ring = h->c1_ring, .c1_cols = h->c1_cols, .r2 = h->r2,
+        .x_same_div = h->x_same_div, .x_same_div_end = h->x_same_div_end, .c1_same_div = true,
     };
     /* The block's R1 rows are consecutive in the ring. Those past the image's
      * end, from a partial block whose spare lanes hold -0 luma, are +0: adding
@@ -176,6 +178,7 @@ static void run_block(clientscan_pdq_hasher *h, bool with_r1)
         /* Steps past the last one are computed but never used: divide by 1. */
         b.c1_div[k] =
             cs_pdq_divisor_of(r < steps ? window_count((int)r, (int)h->rows, h->win_y) : 1.0f);
+        b.c1_same_div = b.c1_same_div && b.c1_div[k].d == b.c1_div[0].d;
     }
     h->k->block(&b);
     for (uint32_t k = 0; k < LANES; k++) {
@@ -385,6 +388,13 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         for (uint32_t o = 0; o < width; o++)
             h->div_x[o] =
                 cs_pdq_divisor_of(window_count((int)o + h->half_x - 1, (int)width, h->win_x));
+        /* where the window is not clipped: most columns */
+        const float mid = h->div_x[width / 2].d;
+        h->x_same_div = h->x_same_div_end = width / 2;
+        while (h->x_same_div > 0 && h->div_x[h->x_same_div - 1].d == mid)
+            h->x_same_div--;
+        while (h->x_same_div_end < width && h->div_x[h->x_same_div_end].d == mid)
+            h->x_same_div_end++;
     }
     *out = h;
     return CLIENTSCAN_OK;

@@ -19,6 +19,7 @@
 #define CLIENTSCAN_PDQ_FILTER_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,13 @@ typedef struct cs_pdq_block {
     size_t c1_cols;         /* a power of two >= 2 w + 48 */
 
     float (*r2)[CS_PDQ_MAX_SAMPLES]; /* [CS_PDQ_LANES][nsamples]: R2 at the sampled columns */
+
+    /* Where one divisor serves a whole chunk, the sweep loads it once per
+     * chunk instead of once per step: div_x[o] == div_x[x_same_div] for
+     * every o in [x_same_div, x_same_div_end) (x_same_div < ncols), and
+     * c1_div[k] == c1_div[0] for every k if c1_same_div. */
+    size_t x_same_div, x_same_div_end;
+    bool c1_same_div;
 } cs_pdq_block;
 
 typedef struct cs_pdq_kernels {

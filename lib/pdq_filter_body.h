@@ -40,15 +40,30 @@ KATTR static void NAME(transpose_in)(const float *rows, size_t stride, size_t nc
     }
 }
 
+/* A divisor in every lane. */
+typedef struct {
+    V d, hi, lo;
+} NAME(vdiv);
+#define vdiv NAME(vdiv)
+
+KATTR static inline vdiv NAME(vdiv_of)(const cs_pdq_divisor *p)
+{
+    return (vdiv){v_set1(p->d), v_set1(p->hi), v_set1(p->lo)};
+}
+
+KATTR static inline V NAME(div_by)(V a, vdiv d)
+{
+    return v_divr(a, d.d, d.hi, d.lo);
+}
+
 /* R2's outputs at sampled column j (output column o, sums lo and hi):
  * lanes become rows of b->r2. */
 KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi, size_t o)
 {
-    const cs_pdq_divisor *d = &b->div_x[o];
-    const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
+    const vdiv d = NAME(vdiv_of)(&b->div_x[o]);
     float t[16];
-    v_store(t, v_divr(lo, dd, dh, dl));
-    v_store(t + 8, v_divr(hi, dd, dh, dl));
+    v_store(t, NAME(div_by)(lo, d));
+    v_store(t + 8, NAME(div_by)(hi, d));
     for (int k = 0; k < 16; k++)
         b->r2[k][j] = t[k];
 }
@@ -86,9 +101,11 @@ KATTR static inline void NAME(emit_due)(const cs_pdq_block *b, r2_state *r2, siz
  * of C1's output, interleaved step by step so that the six running sums'
  * add-subtract chains overlap. R1's and C1's quotients go untransposed into
  * r1q (step k: rows 0..15 of column x1 + k) and c1q (step i: columns xc ..
- * xc + 15 of row i). */
+ * xc + 15 of row i). same_div: each of R1 and C1 divides all 16 steps by
+ * its step 0 divisor, loaded once. */
 KATTR static inline __attribute__((always_inline)) void
-NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, size_t x1,
+NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bool same_div,
+             size_t x1,
              const float **r1add, ptrdiff_t r1back, V *r1a, V *r1b, float *r1q, size_t xc,
              float *c1q, r2_state *r2)
 {
@@ -109,25 +126,26 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, si
     const float *r2_add = b->c1_ring + (r2->a2 & mask) * L;
     const float *r2_sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
     size_t emit_k = r2->next_emit - r2->a2;
+    const vdiv c1_div0 = NAME(vdiv_of)(&b->c1_div[0]);
+    const vdiv r1_div0 = same_div ? NAME(vdiv_of)(&div_x[0]) : c1_div0; /* (x1 may be ncols) */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 16
 #endif
     for (int k = 0; k < 16; k++) {
         if (with_r1) {
             SLIDE2(*r1a, *r1b, in + k * L, in + k * L - r1back);
-            const V dd = v_set1(div_x[k].d), dh = v_set1(div_x[k].hi), dl = v_set1(div_x[k].lo);
-            v_store(r1q + k * 16, v_divr(*r1a, dd, dh, dl));
-            v_store(r1q + k * 16 + 8, v_divr(*r1b, dd, dh, dl));
+            const vdiv d = same_div ? r1_div0 : NAME(vdiv_of)(&div_x[k]);
+            v_store(r1q + k * 16, NAME(div_by)(*r1a, d));
+            v_store(r1q + k * 16 + 8, NAME(div_by)(*r1b, d));
         }
         if (with_c1) {
             const float *sub = b->c1_sub[k] + xc;
             sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
             sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
             add += add_stride;
-            const cs_pdq_divisor *d = &b->c1_div[k];
-            const V dd = v_set1(d->d), dh = v_set1(d->hi), dl = v_set1(d->lo);
-            v_store(c1q + k * 16, v_divr(sa, dd, dh, dl));
-            v_store(c1q + k * 16 + 8, v_divr(sb, dd, dh, dl));
+            const vdiv d = same_div ? c1_div0 : NAME(vdiv_of)(&b->c1_div[k]);
+            v_store(c1q + k * 16, NAME(div_by)(sa, d));
+            v_store(c1q + k * 16 + 8, NAME(div_by)(sb, d));
         }
         if (with_r2) {
             SLIDE2(r2->a, r2->b, r2_add + k * L, r2_sub + k * L);
@@ -203,11 +221,13 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         const bool with_c1 = x >= 16 && x - 16 < b->ncols;
         const size_t xc = x - 16, xr = x - 32;
         const bool with_r2 = x >= 32 && r2.a2 == xr && xr + 16 <= a2_end;
-        if (with_r1 && with_c1 && with_r2)
-            NAME(chains)(b, true, true, true, x, &r1add, r1back, &r1a, &r1b, r1q, xc, c1q, &r2);
+        const bool same_div = b->c1_same_div && x >= b->x_same_div && x + 16 <= b->x_same_div_end;
+        if (with_r1 && with_c1 && with_r2 && same_div)
+            NAME(chains)(b, true, true, true, true, x, &r1add, r1back, &r1a, &r1b, r1q, xc, c1q,
+                         &r2);
         else
-            NAME(chains)(b, with_r1, with_c1, with_r2, x, &r1add, r1back, &r1a, &r1b, r1q, xc,
-                         c1q, &r2);
+            NAME(chains)(b, with_r1, with_c1, with_r2, false, x, &r1add, r1back, &r1a, &r1b, r1q,
+                         xc, c1q, &r2);
         if (with_r1) /* r1q step k, lanes 8h..: rows 8h.., column x + k */
             for (int g = 0; g < 2; g++)
                 for (int h = 0; h < 2; h++)
@@ -246,17 +266,19 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
 
 KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n)
 {
-    const V dd = v_set1(b->d), dh = v_set1(b->hi), dl = v_set1(b->lo);
+    const vdiv d = NAME(vdiv_of)(b);
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        v_store(q + i, v_divr(v_load(a + i), dd, dh, dl));
+        v_store(q + i, NAME(div_by)(v_load(a + i), d));
     if (i < n) {
         float t[8] = {0};
         memcpy(t, a + i, (n - i) * sizeof(float));
-        v_store(t, v_divr(v_load(t), dd, dh, dl));
+        v_store(t, NAME(div_by)(v_load(t), d));
         memcpy(q + i, t, (n - i) * sizeof(float));
     }
 }
+
+#undef vdiv
 
 /* The template's parameters, undefined so the next instantiation sets them. */
 #undef V
