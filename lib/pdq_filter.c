@@ -103,6 +103,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #define v_divr gen_divr
 #define v_transpose gen_transpose
 #define v_luma3 gen_luma3
+#define V_LUMA3_BEFORE 0
 #define V_LUMA3_READ 8
 #define v_luma4 gen_luma4
 #define v_grey gen_grey
@@ -221,6 +222,7 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define v_divr sse_divr
 #define v_transpose sse_transpose
 #define v_luma3 sse_luma3
+#define V_LUMA3_BEFORE 0
 #define V_LUMA3_READ 8
 #define v_luma4 sse_luma4
 #define v_grey sse_grey
@@ -312,17 +314,16 @@ AVX_FN void avx_transpose(__m256 r[8])
     r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
-/* 8 RGB pixels: bytes 0..15 in the low half, 12..27 in the high half (so
- * 4 bytes past the 8 pixels are read), then each half picks R, G and B of
- * its 4 pixels into 32-bit slots. */
+/* 8 RGB pixels from one load of bytes -4..27 (4 before the pixels and 4
+ * past them): the low half holds pixels 0..3 at bytes 4..15, the high half
+ * pixels 4..7 at 0..11; each half picks R, G and B of its 4 pixels into
+ * 32-bit slots (a shuffle cannot cross halves). */
 AVX_FN __m256 avx_luma3(const uint8_t *p)
 {
-    const __m256i v = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p)),
-        _mm_loadu_si128((const __m128i *)(const void *)(p + 12)), 1);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p - 4));
 #define PICK(c)                                                                                   \
-    _mm256_setr_epi8(c, -1, -1, -1, c + 3, -1, -1, -1, c + 6, -1, -1, -1, c + 9, -1, -1, -1, c,   \
-                     -1, -1, -1, c + 3, -1, -1, -1, c + 6, -1, -1, -1, c + 9, -1, -1, -1)
+    _mm256_setr_epi8(c + 4, -1, -1, -1, c + 7, -1, -1, -1, c + 10, -1, -1, -1, c + 13, -1, -1, -1, \
+                     c, -1, -1, -1, c + 3, -1, -1, -1, c + 6, -1, -1, -1, c + 9, -1, -1, -1)
     const __m256 r = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(0)));
     const __m256 g = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(1)));
     const __m256 b = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v, PICK(2)));
@@ -357,6 +358,7 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #define v_divr avx_divr
 #define v_transpose avx_transpose
 #define v_luma3 avx_luma3
+#define V_LUMA3_BEFORE 4
 #define V_LUMA3_READ 10
 #define v_luma4 avx_luma4
 #define v_grey avx_grey

@@ -2,7 +2,7 @@
  * The includer defines the 8-lane vector type V and its operations (v_load,
  * v_store, v_set1, v_add, v_sub, v_divr: a / d given d, hi and lo of a
  * cs_pdq_divisor, v_transpose, v_luma3, v_luma4, v_grey; v_luma3 reads
- * V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_
+ * V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_
  * operation is one IEEE single-precision operation per lane (v_divr: as if
  * one), so all instantiations give identical bits. No include guard:
  * included on purpose several times. */
@@ -13,9 +13,15 @@ KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_
     if (bpp == 4)
         for (; x + 8 <= n; x += 8)
             v_store(dst + x, v_luma4(src + 4 * x));
-    else if (bpp == 3)
-        for (; x + V_LUMA3_READ <= n; x += 8) /* v_luma3 may read past 8 pixels */
+    else if (bpp == 3 && n >= V_LUMA3_READ) {
+        /* v_luma3 may read past 8 pixels, and before them: the first 8 from a copy */
+        uint8_t head[V_LUMA3_BEFORE + 3 * V_LUMA3_READ];
+        memset(head, 0, V_LUMA3_BEFORE);
+        memcpy(head + V_LUMA3_BEFORE, src, 3 * V_LUMA3_READ);
+        v_store(dst, v_luma3(head + V_LUMA3_BEFORE));
+        for (x = 8; x + V_LUMA3_READ <= n; x += 8)
             v_store(dst + x, v_luma3(src + 3 * x));
+    }
     else if (bpp == 1)
         for (; x + 8 <= n; x += 8)
             v_store(dst + x, v_grey(src + x));
@@ -291,6 +297,7 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
 #undef v_transpose
 #undef v_luma3
 #undef V_LUMA3_READ
+#undef V_LUMA3_BEFORE
 #undef v_luma4
 #undef v_grey
 #undef KATTR
