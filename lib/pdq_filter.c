@@ -72,6 +72,13 @@ static inline void gen_transpose(vec8 r[8])
             t[i].v[k] = r[k].v[i];
     memcpy(r, t, sizeof t);
 }
+/* r[k] = column k of the 8x8 block whose row i is at p + i * stride. */
+static inline void gen_load_transposed(const float *p, size_t stride, vec8 r[8])
+{
+    for (int k = 0; k < 8; k++)
+        r[k] = gen_load(p + (size_t)k * stride);
+    gen_transpose(r);
+}
 static inline vec8 gen_luma3(const uint8_t *p)
 {
     vec8 r;
@@ -102,6 +109,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #define v_sub gen_sub
 #define v_divr gen_divr
 #define v_transpose gen_transpose
+#define v_load_transposed gen_load_transposed
 #define v_luma3 gen_luma3
 #define V_LUMA3_BEFORE 0
 #define V_LUMA3_READ 8
@@ -177,6 +185,12 @@ static inline void sse_transpose(sse8 r[8])
         r[4 + i].lo = t;
     }
 }
+static inline void sse_load_transposed(const float *p, size_t stride, sse8 r[8])
+{
+    for (int k = 0; k < 8; k++)
+        r[k] = sse_load(p + (size_t)k * stride);
+    sse_transpose(r);
+}
 static inline __m128 sse_luma_4px(const uint8_t *p)
 {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -221,6 +235,7 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define v_sub sse_sub
 #define v_divr sse_divr
 #define v_transpose sse_transpose
+#define v_load_transposed sse_load_transposed
 #define v_luma3 sse_luma3
 #define V_LUMA3_BEFORE 0
 #define V_LUMA3_READ 8
@@ -314,6 +329,28 @@ AVX_FN void avx_transpose(__m256 r[8])
     r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
+/* r[k] = column k of the 8x8 block whose row i is at p + i * stride. The
+ * loads pair row i with row i + 4 in the two halves of a vector, so only
+ * 4x4 transposes inside the halves remain: 8 shuffles fewer than
+ * avx_transpose on loaded rows, on a loop bound by its shuffles. */
+AVX_FN void avx_load_transposed(const float *p, size_t stride, __m256 r[8])
+{
+    __m256 a[8];
+    for (int i = 0; i < 4; i++)
+        for (int h = 0; h < 2; h++) /* columns 4h .. 4h + 3 */
+            a[4 * h + i] = _mm256_insertf128_ps(
+                _mm256_castps128_ps256(_mm_loadu_ps(p + (size_t)i * stride + 4 * h)),
+                _mm_loadu_ps(p + (size_t)(i + 4) * stride + 4 * h), 1);
+    for (int h = 0; h < 2; h++) {
+        const __m256 *b = a + 4 * h;
+        const __m256 t0 = _mm256_unpacklo_ps(b[0], b[1]), t1 = _mm256_unpackhi_ps(b[0], b[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(b[2], b[3]), t3 = _mm256_unpackhi_ps(b[2], b[3]);
+        r[4 * h + 0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * h + 1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * h + 2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * h + 3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+}
 /* 8 RGB pixels from one load of bytes -4..27 (4 before the pixels and 4
  * past them): the low half holds pixels 0..3 at bytes 4..15, the high half
  * pixels 4..7 at 0..11; each half picks R, G and B of its 4 pixels into
@@ -357,6 +394,7 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #define v_sub avx_sub
 #define v_divr avx_divr
 #define v_transpose avx_transpose
+#define v_load_transposed avx_load_transposed
 #define v_luma3 avx_luma3
 #define V_LUMA3_BEFORE 4
 #define V_LUMA3_READ 10

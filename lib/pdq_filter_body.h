@@ -33,12 +33,8 @@ KATTR static void NAME(transpose_in)(const float *rows, size_t stride, size_t nc
 {
     for (size_t x = 0; x < ncols; x += 8) {
         V r[8], q[8];
-        for (int k = 0; k < 8; k++) {
-            r[k] = v_load(rows + (size_t)k * stride + x);
-            q[k] = v_load(rows + (size_t)(8 + k) * stride + x);
-        }
-        v_transpose(r);
-        v_transpose(q);
+        v_load_transposed(rows + x, stride, r);
+        v_load_transposed(rows + 8 * stride + x, stride, q);
         for (int k = 0; k < 8; k++) {
             v_store(t + (x + (size_t)k) * CS_PDQ_LANES, r[k]);
             v_store(t + (x + (size_t)k) * CS_PDQ_LANES + 8, q[k]);
@@ -295,6 +291,7 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
 #undef v_sub
 #undef v_divr
 #undef v_transpose
+#undef v_load_transposed
 #undef v_luma3
 #undef V_LUMA3_READ
 #undef V_LUMA3_BEFORE
