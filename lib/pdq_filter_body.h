@@ -1,11 +1,14 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
  * The includer defines the 8-lane vector type V and its operations (v_load,
  * v_store, v_set1, v_add, v_sub, v_divr: a / d given d, hi and lo of a
- * cs_pdq_divisor, v_transpose, v_luma3, v_luma4, v_grey; v_luma3 reads
- * V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). Every v_
- * operation is one IEEE single-precision operation per lane (v_divr: as if
- * one), so all instantiations give identical bits. No include guard:
- * included on purpose several times. */
+ * cs_pdq_divisor, v_transpose, v_load_transposed, v_luma3, v_luma4, v_grey;
+ * v_luma3 reads V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ
+ * pixels), KATTR (function attributes) and NAME(x). The sweep runs
+ * CS_PDQ_LANES = 16 sums side by side: the includer may define a 16-lane
+ * type W with w_load, w_store, w_set1, w_add, w_sub and w_divr, else W is
+ * a pair of V. Every operation is one IEEE single-precision operation per
+ * lane (v_divr, w_divr: as if one), so all instantiations give identical
+ * bits. No include guard: included on purpose several times. */
 
 KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n)
 {
@@ -42,45 +45,77 @@ KATTR static void NAME(transpose_in)(const float *rows, size_t stride, size_t nc
     }
 }
 
+#ifndef W /* 16 lanes as two vectors of 8 */
+typedef struct {
+    V lo, hi;
+} NAME(w16);
+#define W NAME(w16)
+KATTR static inline W NAME(w_load)(const float *p)
+{
+    return (W){v_load(p), v_load(p + 8)};
+}
+KATTR static inline void NAME(w_store)(float *p, W a)
+{
+    v_store(p, a.lo);
+    v_store(p + 8, a.hi);
+}
+KATTR static inline W NAME(w_set1)(float f)
+{
+    return (W){v_set1(f), v_set1(f)};
+}
+KATTR static inline W NAME(w_add)(W a, W b)
+{
+    return (W){v_add(a.lo, b.lo), v_add(a.hi, b.hi)};
+}
+KATTR static inline W NAME(w_sub)(W a, W b)
+{
+    return (W){v_sub(a.lo, b.lo), v_sub(a.hi, b.hi)};
+}
+KATTR static inline W NAME(w_divr)(W a, W d, W hi, W lo)
+{
+    return (W){v_divr(a.lo, d.lo, hi.lo, lo.lo), v_divr(a.hi, d.hi, hi.hi, lo.hi)};
+}
+#define w_load NAME(w_load)
+#define w_store NAME(w_store)
+#define w_set1 NAME(w_set1)
+#define w_add NAME(w_add)
+#define w_sub NAME(w_sub)
+#define w_divr NAME(w_divr)
+#endif
+
 /* A divisor in every lane. */
 typedef struct {
-    V d, hi, lo;
-} NAME(vdiv);
-#define vdiv NAME(vdiv)
+    W d, hi, lo;
+} NAME(wdiv);
+#define wdiv NAME(wdiv)
 
-KATTR static inline vdiv NAME(vdiv_of)(const cs_pdq_divisor *p)
+KATTR static inline wdiv NAME(wdiv_of)(const cs_pdq_divisor *p)
 {
-    return (vdiv){v_set1(p->d), v_set1(p->hi), v_set1(p->lo)};
+    return (wdiv){w_set1(p->d), w_set1(p->hi), w_set1(p->lo)};
 }
 
-KATTR static inline V NAME(div_by)(V a, vdiv d)
+KATTR static inline W NAME(div_by)(W a, wdiv d)
 {
-    return v_divr(a, d.d, d.hi, d.lo);
+    return w_divr(a, d.d, d.hi, d.lo);
 }
 
-/* R2's outputs at sampled column j (output column o, sums lo and hi):
- * lanes become rows of b->r2. */
-KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, V lo, V hi, size_t o)
+/* R2's outputs at sampled column j (output column o, sums s): lanes
+ * become rows of b->r2. */
+KATTR static inline void NAME(emit_r2)(const cs_pdq_block *b, int j, W s, size_t o)
 {
-    const vdiv d = NAME(vdiv_of)(&b->div_x[o]);
     float t[16];
-    v_store(t, NAME(div_by)(lo, d));
-    v_store(t + 8, NAME(div_by)(hi, d));
+    w_store(t, NAME(div_by)(s, NAME(wdiv_of)(&b->div_x[o])));
     for (int k = 0; k < 16; k++)
         b->r2[k][j] = t[k];
 }
 
-/* One step of two 8-lane running sums over a lane-major buffer:
- * sum = (sum + column add) - column (add - w), the reference's order. */
-#define SLIDE2(s0, s1, add, sub)                                                                  \
-    do {                                                                                          \
-        s0 = v_sub(v_add(s0, v_load(add)), v_load(sub));                                          \
-        s1 = v_sub(v_add(s1, v_load((add) + 8)), v_load((sub) + 8));                              \
-    } while (0)
+/* One step of 16 running sums over a lane-major buffer: sum = (sum +
+ * column add) - column (add - w), the reference's order. */
+#define SLIDE(s, add, sub) (s = w_sub(w_add(s, w_load(add)), w_load(sub)))
 
 /* R2's running sums and where they are: a2 is the next C1 column to add. */
 typedef struct {
-    V a, b;
+    W s;
     size_t a2, next_emit; /* next_emit: the add that completes sample j */
     int j;
 } NAME(r2_state);
@@ -95,7 +130,7 @@ KATTR static inline size_t NAME(next_emit)(const cs_pdq_block *b, const r2_state
 KATTR static inline void NAME(emit_due)(const cs_pdq_block *b, r2_state *r2, size_t a2)
 {
     for (; a2 == r2->next_emit; r2->next_emit = NAME(next_emit)(b, r2))
-        NAME(emit_r2)(b, r2->j++, r2->a, r2->b, a2 - ((size_t)b->h - 1));
+        NAME(emit_r2)(b, r2->j++, r2->s, a2 - ((size_t)b->h - 1));
 }
 
 /* The sixteen steps of R1 over chunk x1 (columns x1 .. x1 + 15), of C1
@@ -108,16 +143,14 @@ KATTR static inline void NAME(emit_due)(const cs_pdq_block *b, r2_state *r2, siz
 KATTR static inline __attribute__((always_inline)) void
 NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bool same_div,
              size_t x1,
-             const float **r1add, ptrdiff_t r1back, V *r1a, V *r1b, float *r1q, size_t xc,
-             float *c1q, r2_state *r2)
+             const float **r1add, ptrdiff_t r1back, W *r1, float *r1q, size_t xc, float *c1q,
+             r2_state *r2)
 {
     enum { L = CS_PDQ_LANES };
     const size_t mask = b->c1_cols - 1;
-    V sa = v_set1(0.0f), sb = v_set1(0.0f);
-    if (with_c1) {
-        sa = v_load(b->sum1 + xc);
-        sb = v_load(b->sum1 + xc + 8);
-    }
+    W c1 = w_set1(0.0f);
+    if (with_c1)
+        c1 = w_load(b->sum1 + xc);
     const float *in = *r1add;
     const cs_pdq_divisor *div_x = b->div_x + x1;
     const float *add = b->c1_add + xc;
@@ -128,29 +161,24 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bo
     const float *r2_add = b->c1_ring + (r2->a2 & mask) * L;
     const float *r2_sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
     size_t emit_k = r2->next_emit - r2->a2;
-    const vdiv c1_div0 = NAME(vdiv_of)(&b->c1_div[0]);
-    const vdiv r1_div0 = same_div ? NAME(vdiv_of)(&div_x[0]) : c1_div0; /* (x1 may be ncols) */
+    const wdiv c1_div0 = NAME(wdiv_of)(&b->c1_div[0]);
+    const wdiv r1_div0 = same_div ? NAME(wdiv_of)(&div_x[0]) : c1_div0; /* (x1 may be ncols) */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 16
 #endif
     for (int k = 0; k < 16; k++) {
         if (with_r1) {
-            SLIDE2(*r1a, *r1b, in + k * L, in + k * L - r1back);
-            const vdiv d = same_div ? r1_div0 : NAME(vdiv_of)(&div_x[k]);
-            v_store(r1q + k * 16, NAME(div_by)(*r1a, d));
-            v_store(r1q + k * 16 + 8, NAME(div_by)(*r1b, d));
+            SLIDE(*r1, in + k * L, in + k * L - r1back);
+            w_store(r1q + k * 16, NAME(div_by)(*r1, same_div ? r1_div0 : NAME(wdiv_of)(&div_x[k])));
         }
         if (with_c1) {
-            const float *sub = b->c1_sub[k] + xc;
-            sa = v_sub(v_add(sa, v_load(add)), v_load(sub));
-            sb = v_sub(v_add(sb, v_load(add + 8)), v_load(sub + 8));
+            SLIDE(c1, add, b->c1_sub[k] + xc);
             add += add_stride;
-            const vdiv d = same_div ? c1_div0 : NAME(vdiv_of)(&b->c1_div[k]);
-            v_store(c1q + k * 16, NAME(div_by)(sa, d));
-            v_store(c1q + k * 16 + 8, NAME(div_by)(sb, d));
+            w_store(c1q + k * 16,
+                    NAME(div_by)(c1, same_div ? c1_div0 : NAME(wdiv_of)(&b->c1_div[k])));
         }
         if (with_r2) {
-            SLIDE2(r2->a, r2->b, r2_add + k * L, r2_sub + k * L);
+            SLIDE(r2->s, r2_add + k * L, r2_sub + k * L);
             if ((size_t)k == emit_k) {
                 NAME(emit_due)(b, r2, r2->a2 + (size_t)k);
                 emit_k = r2->next_emit - r2->a2;
@@ -162,24 +190,28 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bo
     if (with_r2)
         r2->a2 += 16;
     *r1add = in;
-    if (with_c1) {
-        v_store(b->sum1 + xc, sa);
-        v_store(b->sum1 + xc + 8, sb);
-    }
+    if (with_c1)
+        w_store(b->sum1 + xc, c1);
 }
 
-/* Eight 8-float vectors at q, q + step, ... transposed into out, out +
- * out_step, ... */
+/* out[j * out_step + k] = q[k * 16 + j] for j, k < 16: the 16 x 16
+ * transpose of a step's quotients. */
+#ifndef w_transpose_out
 KATTR static inline __attribute__((always_inline)) void
-NAME(transpose_out)(const float *q, size_t step, float *out, size_t out_step)
+NAME(w_transpose_out)(const float *q, float *out, size_t out_step)
 {
-    V r[8];
-    for (int k = 0; k < 8; k++)
-        r[k] = v_load(q + (size_t)k * step);
-    v_transpose(r);
-    for (int k = 0; k < 8; k++)
-        v_store(out + (size_t)k * out_step, r[k]);
+    for (int g = 0; g < 2; g++) /* steps 8g .. 8g + 7 */
+        for (int h = 0; h < 2; h++) { /* lanes 8h .. 8h + 7 */
+            V r[8];
+            for (int k = 0; k < 8; k++)
+                r[k] = v_load(q + (size_t)(8 * g + k) * 16 + 8 * h);
+            v_transpose(r);
+            for (int k = 0; k < 8; k++)
+                v_store(out + (size_t)(8 * h + k) * out_step + 8 * g, r[k]);
+        }
 }
+#define w_transpose_out NAME(w_transpose_out)
+#endif
 
 /* R1, C1 and R2 in one sweep over 16-column chunks, software-pipelined:
  * iteration x runs R1 on chunk x, C1 on chunk x - 16 (whose R1 rows the
@@ -195,12 +227,12 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
     const size_t w = (size_t)b->w;
     const size_t h1 = (size_t)b->h - 1; /* an output lags its newest input by h - 1 */
 
-    V r1a = v_set1(0.0f), r1b = v_set1(0.0f);
+    W r1 = w_set1(0.0f);
     const float *r1add = b->lum_t;
     const ptrdiff_t r1back = (ptrdiff_t)(w * L);
     if (r1add)
         for (size_t a = 0; a < h1; a++, r1add += L)
-            SLIDE2(r1a, r1b, r1add, r1add - r1back);
+            SLIDE(r1, r1add, r1add - r1back);
 
     /* C1's output column c, lane-major, in a ring of c1_cols columns (a power
      * of two >= 2 w + 48): R2 subtracts column c - w a chunk after C1 wrote
@@ -214,7 +246,7 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
     memset(b->c1_ring, 0, (b->c1_cols + 16) * L * sizeof(float));
     /* the last add feeds the last sample */
     const size_t a2_end = (size_t)b->sample_x[b->nsamples - 1] + h1 + 1;
-    r2_state r2 = {v_set1(0.0f), v_set1(0.0f), 0, 0, 0};
+    r2_state r2 = {w_set1(0.0f), 0, 0, 0};
     r2.next_emit = NAME(next_emit)(b, &r2);
     float r1q[16 * 16], c1q[16 * 16];
     /* Iteration x: R1 on chunk x, C1 on chunk x - 16, R2 on chunk x - 32. */
@@ -225,25 +257,16 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
         const bool with_r2 = x >= 32 && r2.a2 == xr && xr + 16 <= a2_end;
         const bool same_div = b->c1_same_div && x >= b->x_same_div && x + 16 <= b->x_same_div_end;
         if (with_r1 && with_c1 && with_r2 && same_div)
-            NAME(chains)(b, true, true, true, true, x, &r1add, r1back, &r1a, &r1b, r1q, xc, c1q,
-                         &r2);
+            NAME(chains)(b, true, true, true, true, x, &r1add, r1back, &r1, r1q, xc, c1q, &r2);
         else
-            NAME(chains)(b, with_r1, with_c1, with_r2, false, x, &r1add, r1back, &r1a, &r1b, r1q,
-                         xc, c1q, &r2);
-        if (with_r1) /* r1q step k, lanes 8h..: rows 8h.., column x + k */
-            for (int g = 0; g < 2; g++)
-                for (int h = 0; h < 2; h++)
-                    NAME(transpose_out)(r1q + 8 * 16 * g + 8 * h, 16,
-                                        b->r1_row0 + (size_t)(8 * h) * b->r1_stride + x +
-                                            8 * (size_t)g,
-                                        b->r1_stride);
+            NAME(chains)(b, with_r1, with_c1, with_r2, false, x, &r1add, r1back, &r1, r1q, xc, c1q,
+                         &r2);
+        if (with_r1) /* r1q step k, lane j: row j, column x + k */
+            w_transpose_out(r1q, b->r1_row0 + x, b->r1_stride);
         if (!with_c1)
             continue;
         float *ring = C1_COL(xc);
-        for (int g = 0; g < 2; g++) /* c1q step i, 8g..: row i, columns xc + 8g .. */
-            for (int h = 0; h < 2; h++)
-                NAME(transpose_out)(c1q + 8 * 16 * h + 8 * g, 16,
-                                    ring + (size_t)(8 * g * L + 8 * h), L);
+        w_transpose_out(c1q, ring, L); /* c1q step i, lane j: row i, column xc + j */
         /* Columns past the image's end hold padding arithmetic, and past the
          * last chunk nothing: R2 must add -0 there (x + -0 == x). */
         const bool last = xc + 16 == b->ncols;
@@ -257,30 +280,38 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
     /* What the chunked R2 did not reach: the shrinking tail past the last
      * chunk, and everything when samples end early. */
     while (r2.a2 < a2_end) {
-        SLIDE2(r2.a, r2.b, C1_COL(r2.a2), C1_COL(r2.a2 - w));
+        SLIDE(r2.s, C1_COL(r2.a2), C1_COL(r2.a2 - w));
         NAME(emit_due)(b, &r2, r2.a2++);
     }
 #undef C1_COL
 }
 
-#undef SLIDE2
+#undef SLIDE
 #undef r2_state
 
 KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n)
 {
-    const vdiv d = NAME(vdiv_of)(b);
+    const wdiv d = NAME(wdiv_of)(b);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        v_store(q + i, NAME(div_by)(v_load(a + i), d));
+    for (; i + 16 <= n; i += 16)
+        w_store(q + i, NAME(div_by)(w_load(a + i), d));
     if (i < n) {
-        float t[8] = {0};
+        float t[16] = {0};
         memcpy(t, a + i, (n - i) * sizeof(float));
-        v_store(t, NAME(div_by)(v_load(t), d));
+        w_store(t, NAME(div_by)(w_load(t), d));
         memcpy(q + i, t, (n - i) * sizeof(float));
     }
 }
 
-#undef vdiv
+#undef wdiv
+#undef W
+#undef w_load
+#undef w_store
+#undef w_set1
+#undef w_add
+#undef w_sub
+#undef w_divr
+#undef w_transpose_out
 
 /* The template's parameters, undefined so the next instantiation sets them. */
 #undef V
