@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_PDQ_LANES 16 /* rows per block: two 8-wide sums per column hide add latency */
+#define CS_PDQ_LANES 16 /* rows per block: 16 sums per pass, as two 8-lane vectors or one 16-lane */
 #define CS_PDQ_COL_ALIGN 16 /* padded widths are multiples of this (the sweep's chunk) */
 #define CS_PDQ_MAX_SAMPLES 128 /* sampled columns: 64, or 2 x 64 to interpolate between */
 
