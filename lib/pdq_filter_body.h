@@ -142,9 +142,8 @@ KATTR static inline void NAME(emit_due)(const cs_pdq_block *b, r2_state *r2, siz
  * its step 0 divisor, loaded once. */
 KATTR static inline __attribute__((always_inline)) void
 NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bool same_div,
-             size_t x1,
-             const float **r1add, ptrdiff_t r1back, W *r1, float *r1q, size_t xc, float *c1q,
-             r2_state *r2)
+             size_t x1, const float **r1add, ptrdiff_t r1back, W *r1, float *r1q, size_t xc,
+             float *c1q, r2_state *r2)
 {
     enum { L = CS_PDQ_LANES };
     const size_t mask = b->c1_cols - 1;
@@ -195,10 +194,9 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bo
 }
 
 /* out[j * out_step + k] = q[k * 16 + j] for j, k < 16: the 16 x 16
- * transpose of a step's quotients. */
-#ifndef w_transpose_out
+ * transpose of 16 steps' quotients, as four 8 x 8 ones. */
 KATTR static inline __attribute__((always_inline)) void
-NAME(w_transpose_out)(const float *q, float *out, size_t out_step)
+NAME(transpose_out)(const float *q, float *out, size_t out_step)
 {
     for (int g = 0; g < 2; g++) /* steps 8g .. 8g + 7 */
         for (int h = 0; h < 2; h++) { /* lanes 8h .. 8h + 7 */
@@ -210,8 +208,6 @@ NAME(w_transpose_out)(const float *q, float *out, size_t out_step)
                 v_store(out + (size_t)(8 * h + k) * out_step + 8 * g, r[k]);
         }
 }
-#define w_transpose_out NAME(w_transpose_out)
-#endif
 
 /* R1, C1 and R2 in one sweep over 16-column chunks, software-pipelined:
  * iteration x runs R1 on chunk x, C1 on chunk x - 16 (whose R1 rows the
@@ -262,11 +258,11 @@ KATTR static void NAME(block)(const cs_pdq_block *b)
             NAME(chains)(b, with_r1, with_c1, with_r2, false, x, &r1add, r1back, &r1, r1q, xc, c1q,
                          &r2);
         if (with_r1) /* r1q step k, lane j: row j, column x + k */
-            w_transpose_out(r1q, b->r1_row0 + x, b->r1_stride);
+            NAME(transpose_out)(r1q, b->r1_row0 + x, b->r1_stride);
         if (!with_c1)
             continue;
         float *ring = C1_COL(xc);
-        w_transpose_out(c1q, ring, L); /* c1q step i, lane j: row i, column xc + j */
+        NAME(transpose_out)(c1q, ring, L); /* c1q step i, lane j: row i, column xc + j */
         /* Columns past the image's end hold padding arithmetic, and past the
          * last chunk nothing: R2 must add -0 there (x + -0 == x). */
         const bool last = xc + 16 == b->ncols;
@@ -311,7 +307,6 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
 #undef w_add
 #undef w_sub
 #undef w_divr
-#undef w_transpose_out
 
 /* The template's parameters, undefined so the next instantiation sets them. */
 #undef V
