@@ -235,10 +235,11 @@ static int drop_row_done(void *ctx, uint32_t y)
 /* The hash stage as a client runs it, in CPU time of the calling thread:
  * streaming decode + hash minus the same streaming decode with the rows
  * dropped, the two run alternately; returns the median of the paired
- * differences (neighbours' load moves both runs of a pair alike), and the
- * two series' medians in *decode_cpu and *both_cpu. */
+ * differences (neighbours' load moves both runs of a pair alike), their
+ * quartiles in spread[0] and spread[1] (how far one run can be trusted),
+ * and the two series' medians in *decode_cpu and *both_cpu. */
 static double time_streamed_stage_cpu(const work *w, int reps, double *decode_cpu,
-                                      double *both_cpu)
+                                      double *both_cpu, double spread[2])
 {
     double dec[64], both[64], diff[64];
     clientscan_decode_params p = {.jpeg_min_side = w->min_side};
@@ -258,7 +259,10 @@ static double time_streamed_stage_cpu(const work *w, int reps, double *decode_cp
     }
     *decode_cpu = median(dec, reps);
     *both_cpu = median(both, reps);
-    return median(diff, reps);
+    const double mid = median(diff, reps); /* sorts diff */
+    spread[0] = diff[reps / 4];
+    spread[1] = diff[(3 * reps) / 4];
+    return mid;
 }
 
 /* Least CPU time per pixel, over reps runs, of the PDQ stage on rows
@@ -430,9 +434,9 @@ int main(int argc, char **argv)
         double hash = time_in_process(&exact, reps, true, &hash_cpu);
         double e2e_exact = time_in_process(&exact, reps, false, &exact_cpu);
         double e2e_fast = time_in_process(&fast, reps, false, &fast_cpu);
-        double streamed_decode_cpu = -1, streamed_both_cpu = -1;
-        double streamed_stage =
-            time_streamed_stage_cpu(&exact, reps, &streamed_decode_cpu, &streamed_both_cpu);
+        double streamed_decode_cpu = -1, streamed_both_cpu = -1, streamed_spread[2] = {-1, -1};
+        double streamed_stage = time_streamed_stage_cpu(&exact, reps, &streamed_decode_cpu,
+                                                        &streamed_both_cpu, streamed_spread);
         /* wall only: the calling thread's CPU time misses the hashing thread */
         double e2e_piped = time_in_process(&piped, reps, false, NULL);
         /* about a second of work per throughput figure */
@@ -465,9 +469,11 @@ int main(int argc, char **argv)
                    cli_one_cpu / djpeg_cpu, hash_cpu * 1e3, 100.0 * hash_cpu / djpeg_cpu,
                    exact_cpu * 1e3, exact_cpu / djpeg_cpu, fast_cpu * 1e3, fast_cpu / exact_cpu);
             printf("%-12s streamed: decode only %.1f cpu ms, decode + hash %.1f => hash stage "
-                   "%.1f ms (%.1f%% of djpeg; median of paired differences)\n",
+                   "%.1f ms (%.1f%% of djpeg; median of paired differences, quartiles %.1f-%.1f "
+                   "ms)\n",
                    "", streamed_decode_cpu * 1e3, streamed_both_cpu * 1e3, streamed_stage * 1e3,
-                   100.0 * streamed_stage / djpeg_cpu);
+                   100.0 * streamed_stage / djpeg_cpu, streamed_spread[0] * 1e3,
+                   streamed_spread[1] * 1e3);
             printf("%-12s wall ms: cli -j 1 %.1f (%.2fx djpeg), in-process pipelined %.1f "
                    "(%.2fx djpeg); djpeg -scale 1/8 %.1f (%.0f%% of the full decode)\n",
                    "", cli_one * 1e3, cli_one / djpeg, e2e_piped * 1e3, e2e_piped / djpeg,
