@@ -283,6 +283,77 @@ static void test_kernel_division_is_ieee_division(void **state)
     free(q);
 }
 
+/* The reference's luma of one pixel, in float as it computes it. */
+static float reference_luma(const uint8_t *p, uint32_t bpp)
+{
+    if (bpp == 1)
+        return (float)p[0];
+    return 0.299f * (float)p[0] + 0.587f * (float)p[1] + 0.114f * (float)p[2];
+}
+
+/* Runs k->luma on n pixels copied into an allocation of exactly n * bpp
+ * bytes (so AddressSanitizer sees any read outside the row) and compares
+ * every value with reference_luma bit for bit. */
+static void check_luma(const cs_pdq_kernels *k, const uint8_t *px, uint32_t bpp, size_t n)
+{
+    uint8_t *row = malloc(n * bpp);
+    float *got = malloc(n * sizeof *got);
+    assert_non_null(row);
+    assert_non_null(got);
+    memcpy(row, px, n * bpp);
+    k->luma(row, bpp, got, n);
+    for (size_t i = 0; i < n; i++) {
+        const float want = reference_luma(row + i * bpp, bpp);
+        if (memcmp(&want, &got[i], sizeof want) != 0)
+            fail_msg("%s kernels, %u bytes per pixel, pixel %zu of %zu (%u %u %u): luma %a, "
+                     "reference %a",
+                     k->name, bpp, i, n, row[i * bpp], row[i * bpp + (bpp > 1)],
+                     row[i * bpp + 2 * (bpp > 1)], (double)got[i], (double)want);
+    }
+    free(row);
+    free(got);
+}
+
+/* Every kernel set's luma is the reference's float formula bit for bit (the
+ * vector kernels fold each byte's conversion into its multiplication, see
+ * avx_scaled_byte): every RGB triple, every value of each channel of RGBX
+ * and grey, and rows of 1 to 40 pixels (the vector kernels' first pixels
+ * and tails). */
+static void test_kernel_luma_is_reference_luma(void **state)
+{
+    (void)state;
+    enum { N = 1 << 16 };
+    uint8_t *px = malloc(4 * (size_t)N);
+    assert_non_null(px);
+    const cs_pdq_kernels *kernels[8];
+    const size_t nkernels = cs_pdq_kernels_all(kernels, 8);
+    for (size_t k = 0; k < nkernels; k++) {
+        for (uint32_t r = 0; r < 256; r++) { /* all of G x B for each R */
+            for (uint32_t i = 0; i < N; i++) {
+                px[3 * i] = (uint8_t)r;
+                px[3 * i + 1] = (uint8_t)(i >> 8);
+                px[3 * i + 2] = (uint8_t)i;
+            }
+            check_luma(kernels[k], px, 3, N);
+        }
+        for (uint32_t i = 0; i < N; i++) {
+            px[4 * i] = (uint8_t)i;
+            px[4 * i + 1] = (uint8_t)(i >> 8);
+            px[4 * i + 2] = (uint8_t)(i * 37 + 11);
+            px[4 * i + 3] = (uint8_t)(i * 13); /* ignored */
+        }
+        check_luma(kernels[k], px, 4, N);
+        check_luma(kernels[k], px, 1, N);
+        for (size_t n = 1; n <= 40; n++)
+            for (uint32_t bpp = 1; bpp <= 4; bpp++)
+                if (bpp != 2)
+                    check_luma(kernels[k], px + 7, bpp, n);
+    }
+    print_message("luma checked for %zu kernel sets (%s ... %s)\n", nkernels, kernels[0]->name,
+                  kernels[nkernels - 1]->name);
+    free(px);
+}
+
 /* Mean of each f x f block (the last blocks clipped): a stand-in for the
  * decoder's DCT scaling by 1/f. */
 static clientscan_image shrink(const clientscan_image *src, uint32_t f)
@@ -719,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_dihedral_names),
         cmocka_unit_test(test_streaming_filter_matches_full_buffer_oracle),
         cmocka_unit_test(test_kernel_division_is_ieee_division),
+        cmocka_unit_test(test_kernel_luma_is_reference_luma),
         cmocka_unit_test(test_scaled_geometry),
         cmocka_unit_test(test_hasher_rejects_misuse),
     };
