@@ -105,8 +105,8 @@ static float window_count(int add, int n, int w)
 
 /* Column box filter, one step for all m columns: step r adds input row r
  * (while r < n) then subtracts input row r - w (once r >= w); from
- * r = h - 1 on, each step yields output row r - h + 1. Returns whether it
- * yielded. */
+ * r = h - 1 on, each step yields output row r - h + 1 into out (unless out
+ * is NULL: nothing needs that row). Returns whether it yielded. */
 static bool column_step(float *sum, uint32_t m, const float *in, const float *old, int r, int n,
                         int w, int h, float *out)
 {
@@ -116,7 +116,7 @@ static bool column_step(float *sum, uint32_t m, const float *in, const float *ol
     if (r >= w)
         for (uint32_t x = 0; x < m; x++)
             sum[x] -= old[x];
-    if (r < h - 1)
+    if (r < h - 1 || !out)
         return false;
     const float count = window_count(r, n, w);
     for (uint32_t x = 0; x < m; x++)
@@ -141,9 +141,13 @@ static void c2_step(clientscan_pdq_hasher *h, const float *r2_row)
         memcpy(slot, r2_row, sizeof(float) * m);
     const float *old =
         r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * m : NULL;
+    /* only rows of samples are divided out */
+    const int q = r - h->half_y + 1;
+    const bool sampled = h->sample_row < h->nsamples && (int)h->sample_y[h->sample_row] == q;
     float out[CS_PDQ_MAX_SAMPLES];
-    if (column_step(h->sum2, (uint32_t)m, slot, old, r, (int)h->rows, h->win_y, h->half_y, out))
-        emit_sample_rows(h, r - h->half_y + 1, out);
+    if (column_step(h->sum2, (uint32_t)m, slot, old, r, (int)h->rows, h->win_y, h->half_y,
+                    sampled ? out : NULL))
+        emit_sample_rows(h, q, out);
 }
 
 static float *ring1_row(const clientscan_pdq_hasher *h, uint32_t r)
