@@ -151,8 +151,10 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bo
     if (with_c1)
         c1 = w_load(b->sum1 + xc);
     const float *in = *r1add;
-    const cs_pdq_divisor *div_x = b->div_x + x1;
-    const float *add = b->c1_add + xc;
+    /* Pointers are formed only where they point into their buffers: x1 may
+     * be past the last chunk, and xc "before" the first (wrapped around). */
+    const cs_pdq_divisor *div_x = with_r1 ? b->div_x + x1 : b->div_x;
+    const float *add = with_c1 ? b->c1_add + xc : b->c1_add;
     const size_t add_stride = b->c1_add_stride;
     /* R2's 16 columns and those w before them: consecutive slots of the
      * ring, or of its mirror past the end; step k completes a sample when
@@ -161,7 +163,7 @@ NAME(chains)(const cs_pdq_block *b, bool with_r1, bool with_c1, bool with_r2, bo
     const float *r2_sub = b->c1_ring + ((r2->a2 - (size_t)b->w) & mask) * L;
     size_t emit_k = r2->next_emit - r2->a2;
     const wdiv c1_div0 = NAME(wdiv_of)(&b->c1_div[0]);
-    const wdiv r1_div0 = same_div ? NAME(wdiv_of)(&div_x[0]) : c1_div0; /* (x1 may be ncols) */
+    const wdiv r1_div0 = same_div ? NAME(wdiv_of)(&div_x[0]) : c1_div0;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 16
 #endif
