@@ -28,16 +28,79 @@ void seed_put(const char *target, const char *name, const void *data, size_t len
     }
 }
 
+/* fuzz_hash's input: a byte choosing the hashing mode (see fuzz_hash.c:
+ * bits 0-1 fast-mode scale, 2 the CLI's 512 x 512, 3 dihedral), then the
+ * file. */
+static void put_hash(const char *name, uint8_t mode, const uint8_t *data, size_t len)
+{
+    uint8_t *m = malloc(len + 1);
+    if (!m) {
+        perror("make_seeds");
+        exit(1);
+    }
+    m[0] = mode;
+    memcpy(m + 1, data, len);
+    seed_put("fuzz_hash", name, m, len + 1);
+    free(m);
+}
+
+/* A file for the decoder's fuzzer is one for the whole hashing path too. */
+static void put_decode(const char *name, const uint8_t *data, size_t len)
+{
+    seed_put("fuzz_decode", name, data, len);
+    put_hash(name, 0, data, len);
+}
+
 static void put_png_and_decode(const char *name, const uint8_t *data, size_t len)
 {
     seed_put("fuzz_png", name, data, len);
-    seed_put("fuzz_decode", name, data, len);
+    put_decode(name, data, len);
 }
 
 static void put_jpeg_and_decode(const char *name, const uint8_t *data, size_t len)
 {
     seed_put("fuzz_jpeg", name, data, len);
-    seed_put("fuzz_decode", name, data, len);
+    put_decode(name, data, len);
+}
+
+/* Images big enough for the hasher's vector kernels, partial blocks and row
+ * tails, and for fast mode's scaled decodes, in each mode. */
+static void hash_seeds(void)
+{
+    static const struct {
+        const char *name;
+        uint8_t mode;
+    } modes[] = {{"exact", 0}, {"fast64", 1}, {"fast200-dihedral", 2 | 8}, {"cli512", 4}};
+    /* smooth, so that it stays a few KB: 1/4 scale in fast64 (130 x 130,
+     * interpolated samples), 1/2 in fast200, resampled in cli512 */
+    enum { SIDE = 520 };
+    uint8_t *px = malloc((size_t)SIDE * SIDE * 3);
+    if (!px) {
+        perror("make_seeds");
+        exit(1);
+    }
+    for (uint32_t y = 0; y < SIDE; y++)
+        for (uint32_t x = 0; x < SIDE; x++) {
+            uint8_t *p = px + ((size_t)y * SIDE + x) * 3;
+            p[0] = (uint8_t)(x * 255 / SIDE);
+            p[1] = (uint8_t)(y * 255 / SIDE);
+            p[2] = (uint8_t)((x / 40 + y / 40) % 2 ? 200 : 40);
+        }
+    size_t len;
+    uint8_t *jpg = ts_jpeg_encode_pixels(px, (size_t)SIDE * 3, SIDE, SIDE, 3, 80, false, &len);
+    free(px);
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "rgb-520-%s.jpg", modes[i].name);
+        put_hash(name, modes[i].mode, jpg, len);
+    }
+    free(jpg);
+    jpg = ts_jpeg_encode(9, 300, 1, 80, true, 0, false, &len);
+    put_hash("grey-9x300-exact.jpg", 0, jpg, len);
+    free(jpg);
+    uint8_t *png = ts_png_encode(530, 37, PNG_COLOR_TYPE_RGB, 8, 1, &len);
+    put_hash("rgb-530x37-interlaced-exact.png", 0, png, len);
+    free(png);
 }
 
 /* Refreshes the CRC of the PNG chunk whose length field is at `at`. */
@@ -138,7 +201,7 @@ int main(int argc, char **argv)
                      interlace ? "-interlaced" : "");
             seed_put("fuzz_png", name, png, len);
             if (kinds[i][1] == 8)
-                seed_put("fuzz_decode", name, png, len);
+                put_decode(name, png, len);
             free(png);
         }
     static const struct {
@@ -157,11 +220,11 @@ int main(int argc, char **argv)
         size_t len;
         uint8_t *jpg = ts_jpeg_encode(19, 13, jpegs[i].components, 60, jpegs[i].progressive,
                                       jpegs[i].exif, jpegs[i].big, &len);
-        seed_put("fuzz_jpeg", jpegs[i].name, jpg, len);
-        seed_put("fuzz_decode", jpegs[i].name, jpg, len);
+        put_jpeg_and_decode(jpegs[i].name, jpg, len);
         free(jpg);
     }
     hostile_seeds();
+    hash_seeds();
     static const struct {
         const char *name;
         const char *bytes;
@@ -181,7 +244,7 @@ int main(int argc, char **argv)
 #undef M
     };
     for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
-        seed_put("fuzz_decode", magics[i].name, magics[i].bytes, magics[i].len);
+        put_decode(magics[i].name, (const uint8_t *)magics[i].bytes, magics[i].len);
     data_seeds(argv[2]);
     return 0;
 }

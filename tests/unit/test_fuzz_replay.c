@@ -19,6 +19,7 @@
     X(fuzz_attachment)                                                                             \
     X(fuzz_decode)                                                                                 \
     X(fuzz_exif)                                                                                   \
+    X(fuzz_hash)                                                                                   \
     X(fuzz_hashlist)                                                                               \
     X(fuzz_jpeg)                                                                                   \
     X(fuzz_keyfile)                                                                                \
