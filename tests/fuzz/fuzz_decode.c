@@ -3,6 +3,7 @@
  * uses (cs_decode_rows with another sink) agrees with it row for row, and
  * that a JPEG that decodes also decodes at a reduced DCT scale. */
 #include "decode.h"
+#include "../support/all_zero.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +59,6 @@ static int sink_row_done(void *ctx, uint32_t y)
     s->digest = fnv1a(s->digest, s->row, (size_t)s->hdr.width * s->hdr.channels);
     s->rows++;
     return CLIENTSCAN_OK;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return false;
-    return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,6 +7,7 @@
  * one; and a hash streamed from the decoder equals decoding the whole image
  * first and hashing that with clientscan_pdq_hash_image(). */
 #include "clientscan.h"
+#include "../support/all_zero.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,15 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * (vector bodies, row tails, partial blocks, interpolated samples) is
  * reached well below it. */
 #define FUZZ_MAX_PIXELS (1u << 20)
-
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return false;
-    return true;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,6 +8,7 @@
  * must decode or fail cleanly (known error code, reason given, nothing
  * half-filled). Runs from the repository root, like the other tests. */
 #include "support.h"
+#include "all_zero.h"
 #include "images.h"
 
 #include "decode.h"
@@ -24,15 +25,6 @@
 #define FUZZ_MAX_PIXELS (1u << 22)
 
 static const char *const targets[] = {"fuzz_decode", "fuzz_png", "fuzz_jpeg", "fuzz_exif"};
-
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return false;
-    return true;
-}
 
 /* prefix + data in an exact-size buffer, so the sanitizer build sees any
  * overread. */

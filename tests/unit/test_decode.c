@@ -4,6 +4,7 @@
  * flips, limits before allocation, EXIF orientation, fast-mode DCT scaling,
  * and agreement with djpeg and the shared PDQ vectors when available. */
 #include "support.h"
+#include "all_zero.h"
 #include "images.h"
 
 #include "decode.h"
@@ -28,15 +29,6 @@ static void decode_ok(const uint8_t *data, size_t len, const clientscan_decode_p
     int rc = clientscan_decode_memory(data, len, params, img, &d);
     if (rc != CLIENTSCAN_OK)
         fail_msg("decode failed: %d %s", rc, d.text);
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return false;
-    return true;
 }
 
 /* A failing decode must leave *out zeroed: pre-fill it with garbage. */

@@ -24,6 +24,7 @@
  * counted (only our objects are wrapped); docs/robustness.md says how they
  * are bounded instead. */
 #include "support.h"
+#include "all_zero.h"
 #include "images.h"
 
 #include "clientscan.h"
@@ -647,15 +648,6 @@ static bool pause_faults(void)
 static void resume_faults(bool was_armed)
 {
     atomic_store(&armed, was_armed);
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return false;
-    return true;
 }
 
 /* Codes a failing run may return besides NOMEM (0-terminated). */
