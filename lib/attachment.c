@@ -445,9 +445,10 @@ static int mem_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
 {
     mem_reader *r = ctx;
     size_t n = r->left < cap ? r->left : cap;
-    if (n)
+    if (n) { /* an empty input may be NULL, and NULL + 0 is undefined */
         memcpy(buf, r->p, n);
-    r->p += n;
+        r->p += n;
+    }
     r->left -= n;
     *got = n;
     return 0;
