@@ -179,9 +179,7 @@ static void seed_attachments(void)
         check(clientscan_encrypt_attachment(key, plain, sizes[i], &ct, &ct_len, NULL, &d),
               "encrypt", &d);
         /* First byte selects the fuzzer's mode: odd = open hostile ciphertext. */
-        uint8_t *in = malloc(ct_len + 1);
-        if (!in)
-            exit(1);
+        uint8_t *in = must_malloc(ct_len + 1);
         in[0] = 1;
         memcpy(in + 1, ct, ct_len);
         char name[64];

@@ -28,16 +28,22 @@ void seed_put(const char *target, const char *name, const void *data, size_t len
     }
 }
 
+void *must_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        perror("make_seeds");
+        exit(1);
+    }
+    return p;
+}
+
 /* fuzz_hash's input: a byte choosing the hashing mode (see fuzz_hash.c:
  * bits 0-1 fast-mode scale, 2 the CLI's 512 x 512, 3 dihedral), then the
  * file. */
 static void put_hash(const char *name, uint8_t mode, const uint8_t *data, size_t len)
 {
-    uint8_t *m = malloc(len + 1);
-    if (!m) {
-        perror("make_seeds");
-        exit(1);
-    }
+    uint8_t *m = must_malloc(len + 1);
     m[0] = mode;
     memcpy(m + 1, data, len);
     seed_put("fuzz_hash", name, m, len + 1);
@@ -74,11 +80,7 @@ static void hash_seeds(void)
     /* smooth, so that it stays a few KB: 1/4 scale in fast64 (130 x 130,
      * interpolated samples), 1/2 in fast200, resampled in cli512 */
     enum { SIDE = 520 };
-    uint8_t *px = malloc((size_t)SIDE * SIDE * 3);
-    if (!px) {
-        perror("make_seeds");
-        exit(1);
-    }
+    uint8_t *px = must_malloc((size_t)SIDE * SIDE * 3);
     for (uint32_t y = 0; y < SIDE; y++)
         for (uint32_t x = 0; x < SIDE; x++) {
             uint8_t *p = px + ((size_t)y * SIDE + x) * 3;
@@ -133,9 +135,7 @@ static void hostile_seeds(void)
 {
     size_t len;
     uint8_t *png = ts_png_encode(16, 16, PNG_COLOR_TYPE_RGB, 8, 0, &len);
-    uint8_t *m = malloc(len);
-    if (!m)
-        exit(1);
+    uint8_t *m = must_malloc(len);
     memcpy(m, png, len);
     m[29] ^= 0x01; /* IHDR's CRC */
     put_png_and_decode("bad-crc.png", m, len);
@@ -162,9 +162,7 @@ static void hostile_seeds(void)
 
     uint8_t *jpg = ts_jpeg_encode(32, 24, 3, 80, false, 0, false, &len);
     put_jpeg_and_decode("truncated.jpg", jpg, len / 2);
-    m = malloc(len);
-    if (!m)
-        exit(1);
+    m = must_malloc(len);
     memcpy(m, jpg, len);
     ts_jpeg_set_size(m, len, 64250, 64250);
     put_jpeg_and_decode("huge-dimensions.jpg", m, len);

@@ -7,6 +7,9 @@
 /* Writes data as SEEDS_DIR/target/name; exits on failure. */
 void seed_put(const char *target, const char *name, const void *data, size_t len);
 
+/* malloc(n), or the generator ends: out of memory. */
+void *must_malloc(size_t n);
+
 /* Seeds of the list, text, key, report and attachment targets; tmpdir
  * receives (and loses again) the key files the library writes. */
 void data_seeds(const char *tmpdir);
