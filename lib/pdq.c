@@ -504,20 +504,44 @@ static void dct_16x16(const float d[COEFFS][GRID], const float a[GRID][GRID],
     }
 }
 
-static int float_cmp(const void *pa, const void *pb)
+/* The k-th smallest (from 0) of v[0..n-1], reordering v: Wirth's selection.
+ * Each pass splits the range around the value now at k and keeps the side
+ * holding k: ~3n comparisons where sorting took n log n calls of a
+ * comparison function (qsort was ~6 us of a 70 us hash, and the scanner's
+ * dihedral hashes take eight medians). The scans are bounded by the range
+ * as well, so no input, not even a NaN, can take them outside it. */
+static float kth_smallest(float *v, int n, int k)
 {
-    float a = *(const float *)pa, b = *(const float *)pb;
-    return (a > b) - (a < b);
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const float pivot = v[k];
+        int i = lo, j = hi;
+        do {
+            while (i < hi && v[i] < pivot)
+                i++;
+            while (j > lo && pivot < v[j])
+                j--;
+            if (i <= j) {
+                const float t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        } while (i <= j);
+        if (j < k)
+            lo = i;
+        if (k < i)
+            hi = j;
+    }
+    return v[k];
 }
 
 /* The reference thresholds at Torben's median of the 256 coefficients, which
  * for an even count is the lower median: the 128th smallest value. */
 static float lower_median(const float c[COEFFS][COEFFS])
 {
-    float sorted[COEFFS * COEFFS];
-    memcpy(sorted, c, sizeof sorted);
-    qsort(sorted, COEFFS * COEFFS, sizeof sorted[0], float_cmp);
-    return sorted[(COEFFS * COEFFS + 1) / 2 - 1];
+    float v[COEFFS * COEFFS];
+    memcpy(v, c, sizeof v);
+    return kth_smallest(v, COEFFS * COEFFS, (COEFFS * COEFFS + 1) / 2 - 1);
 }
 
 /* Bit (row i, column j) of the hash lives in 16-bit word i, bit j; the

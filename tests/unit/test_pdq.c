@@ -507,6 +507,47 @@ static void test_bit_layout_matches_documented_hex_order(void **state)
     assert_string_equal(hex, "0000000000000000000000000000000000000000000000000000000000000001");
 }
 
+static int float_order(const void *pa, const void *pb)
+{
+    const float a = *(const float *)pa, b = *(const float *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The threshold is the 128th smallest coefficient however the values tie
+ * and however they are laid out: checked against sorting, on random sets
+ * drawn from 1 to 256 distinct values, sorted and reversed sets among them. */
+static void test_median_matches_sorting(void **state)
+{
+    (void)state;
+    uint32_t s = 12345;
+    for (int round = 0; round < 3000; round++) {
+        float c[16][16], sorted[256];
+        const uint32_t distinct = 1u + (uint32_t)round % 256u;
+        for (int k = 0; k < 256; k++) {
+            s = s * 1664525u + 1013904223u;
+            c[k / 16][k % 16] = (float)((s >> 8) % distinct) * 0.37f - 20.0f;
+        }
+        if (round % 4 == 2) /* ascending */
+            for (int k = 0; k < 256; k++)
+                c[k / 16][k % 16] = (float)(k * (int)distinct / 256);
+        if (round % 4 == 3) /* descending */
+            for (int k = 0; k < 256; k++)
+                c[k / 16][k % 16] = (float)((255 - k) * (int)distinct / 256);
+        memcpy(sorted, c, sizeof sorted);
+        qsort(sorted, 256, sizeof sorted[0], float_order);
+        const float median = sorted[127];
+        clientscan_pdq h[CLIENTSCAN_DIHEDRAL_COUNT];
+        cs_pdq_hash_from_coefficients((const float(*)[16])c, false, h);
+        for (int k = 0; k < 256; k++) {
+            const int i = k / 16, j = k % 16;
+            const bool set = (h[0].bytes[2 * (15 - i) + (j < 8 ? 1 : 0)] >> (j & 7)) & 1;
+            if (set != (c[i][j] > median))
+                fail_msg("round %d: coefficient %d (%g) against median %g", round, k,
+                         (double)c[i][j], (double)median);
+        }
+    }
+}
+
 static void test_median_is_the_128th_smallest(void **state)
 {
     (void)state;
@@ -778,6 +819,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bit_layout_matches_documented_hex_order),
         cmocka_unit_test(test_median_is_the_128th_smallest),
+        cmocka_unit_test(test_median_matches_sorting),
         cmocka_unit_test(test_dihedral_maps_form_the_dihedral_group),
         cmocka_unit_test(test_dihedral_variants_predict_transformed_images),
         cmocka_unit_test(test_dct_rows_are_orthonormal),
