@@ -462,46 +462,24 @@ void cs_pdq_dct_matrix(float d[COEFFS][GRID])
                               cos((M_PI / 2.0 / GRID) * (double)(i + 1) * (double)(2 * j + 1)));
 }
 
-/* The matrix every hash uses, computed once per process (its 1,024 cosines
- * took 10-25 us of every hash: 12-19% of hashing a 256-pixel image) and
- * only read after. */
-static float dct_table[COEFFS][GRID];
-static pthread_once_t dct_table_once = PTHREAD_ONCE_INIT;
+/* The DCT matrix every hash uses, and its transpose, computed once per
+ * process (its 1,024 cosines took 10-25 us of every hash: 12-19% of hashing
+ * a 256-pixel image) and only read after. */
+static cs_pdq_dct_tables dct_tables;
+static pthread_once_t dct_tables_once = PTHREAD_ONCE_INIT;
 
-static void dct_table_init(void)
+static void dct_tables_init(void)
 {
-    cs_pdq_dct_matrix(dct_table);
-}
-
-static const float (*dct_matrix(void))[GRID]
-{
-    pthread_once(&dct_table_once, dct_table_init);
-    return (const float(*)[GRID])dct_table;
-}
-
-/* B = D A D^T, keeping only what is needed: T = D A (16x64), B = T D^T.
- * Each sum accumulates in float over k ascending, starting from zero. The
- * loops run k outside j so that the sums of a row, each its own chain, are
- * added side by side (vectorised) instead of one after another. */
-static void dct_16x16(const float d[COEFFS][GRID], const float a[GRID][GRID],
-                      float b[COEFFS][COEFFS])
-{
-    float t[COEFFS][GRID] = {{0}};
+    cs_pdq_dct_matrix(dct_tables.d);
     for (int i = 0; i < COEFFS; i++)
         for (int k = 0; k < GRID; k++)
-            for (int j = 0; j < GRID; j++)
-                t[i][j] += d[i][k] * a[k][j];
-    float d_t[GRID][COEFFS]; /* D^T, so that the inner loop reads along a row */
-    for (int j = 0; j < COEFFS; j++)
-        for (int k = 0; k < GRID; k++)
-            d_t[k][j] = d[j][k];
-    for (int i = 0; i < COEFFS; i++) {
-        for (int j = 0; j < COEFFS; j++)
-            b[i][j] = 0.0f;
-        for (int k = 0; k < GRID; k++)
-            for (int j = 0; j < COEFFS; j++)
-                b[i][j] += t[i][k] * d_t[k][j];
-    }
+            dct_tables.d_t[k][i] = dct_tables.d[i][k];
+}
+
+static const cs_pdq_dct_tables *shared_dct_tables(void)
+{
+    pthread_once(&dct_tables_once, dct_tables_init);
+    return &dct_tables;
 }
 
 /* The k-th smallest (from 0) of v[0..n-1], reordering v: Wirth's selection.
@@ -645,7 +623,7 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
     grid_from_samples(h, grid);
     float coeffs[COEFFS][COEFFS];
     out->quality = quality_metric((const float(*)[GRID])grid);
-    dct_16x16(dct_matrix(), (const float(*)[GRID])grid, coeffs);
+    h->k->dct(shared_dct_tables(), (const float(*)[GRID])grid, coeffs);
     cs_pdq_hash_from_coefficients((const float(*)[COEFFS])coeffs, dihedral != 0, out->hash);
     return CLIENTSCAN_OK;
 }

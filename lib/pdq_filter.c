@@ -57,6 +57,7 @@ static inline vec8 gen_set1(float f)
     }
 GEN_OP(gen_add, +)
 GEN_OP(gen_sub, -)
+GEN_OP(gen_mul, *)
 GEN_OP(gen_div, /)
 #undef GEN_OP
 static inline vec8 gen_divr(vec8 a, vec8 d, vec8 hi, vec8 lo)
@@ -108,6 +109,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #define v_set1 gen_set1
 #define v_add gen_add
 #define v_sub gen_sub
+#define v_mul gen_mul
 #define v_divr gen_divr
 #define v_transpose gen_transpose
 #define v_load_transposed gen_load_transposed
@@ -121,7 +123,7 @@ static inline vec8 gen_grey(const uint8_t *p)
 #include "pdq_filter_body.h"
 
 static const cs_pdq_kernels generic_kernels = {"c", generic_luma, generic_transpose_in,
-                                               generic_block, generic_divide};
+                                               generic_block, generic_divide, generic_dct};
 
 /* ------------------------------------------------------------ SSE2 */
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
@@ -153,6 +155,10 @@ static inline sse8 sse_add(sse8 a, sse8 b)
 static inline sse8 sse_sub(sse8 a, sse8 b)
 {
     return (sse8){_mm_sub_ps(a.lo, b.lo), _mm_sub_ps(a.hi, b.hi)};
+}
+static inline sse8 sse_mul(sse8 a, sse8 b)
+{
+    return (sse8){_mm_mul_ps(a.lo, b.lo), _mm_mul_ps(a.hi, b.hi)};
 }
 static inline sse8 sse_div(sse8 a, sse8 b)
 {
@@ -234,6 +240,7 @@ static inline sse8 sse_grey(const uint8_t *p)
 #define v_set1 sse_set1
 #define v_add sse_add
 #define v_sub sse_sub
+#define v_mul sse_mul
 #define v_divr sse_divr
 #define v_transpose sse_transpose
 #define v_load_transposed sse_load_transposed
@@ -247,7 +254,7 @@ static inline sse8 sse_grey(const uint8_t *p)
 #include "pdq_filter_body.h"
 
 static const cs_pdq_kernels sse2_kernels = {"sse2", sse2_luma, sse2_transpose_in, sse2_block,
-                                            sse2_divide};
+                                            sse2_divide, sse2_dct};
 #endif
 
 /* ------------------------------------------------------------ AVX2 + FMA */
@@ -278,6 +285,10 @@ AVX_FN __m256 avx_add(__m256 a, __m256 b)
 AVX_FN __m256 avx_sub(__m256 a, __m256 b)
 {
     return _mm256_sub_ps(a, b);
+}
+AVX_FN __m256 avx_mul(__m256 a, __m256 b)
+{
+    return _mm256_mul_ps(a, b);
 }
 /* a / d correctly rounded with two operations instead of a divide instruction
  * (a 5-cycle-per-vector bottleneck of the filter): the fused multiply-add
@@ -411,6 +422,7 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #define v_set1 avx_set1
 #define v_add avx_add
 #define v_sub avx_sub
+#define v_mul avx_mul
 #define v_divr avx_divr
 #define v_transpose avx_transpose
 #define v_load_transposed avx_load_transposed
@@ -424,7 +436,7 @@ AVX_FN __m256 avx_grey(const uint8_t *p)
 #include "pdq_filter_body.h"
 
 static const cs_pdq_kernels avx2_kernels = {"avx2", avx2_luma, avx2_transpose_in, avx2_block,
-                                            avx2_divide};
+                                            avx2_divide, avx2_dct};
 
 static bool have_avx2(void)
 {
@@ -459,6 +471,10 @@ AVX512_FN __m512 avx512_sub(__m512 a, __m512 b)
 {
     return _mm512_sub_ps(a, b);
 }
+AVX512_FN __m512 avx512_mul(__m512 a, __m512 b)
+{
+    return _mm512_mul_ps(a, b);
+}
 /* avx_divr's two operations (see there for why they are IEEE division) */
 AVX512_FN __m512 avx512_divr(__m512 a, __m512 d, __m512 hi, __m512 lo)
 {
@@ -472,6 +488,7 @@ AVX512_FN __m512 avx512_divr(__m512 a, __m512 d, __m512 hi, __m512 lo)
 #define v_set1 avx_set1
 #define v_add avx_add
 #define v_sub avx_sub
+#define v_mul avx_mul
 #define v_divr avx_divr
 #define v_transpose avx_transpose
 #define v_load_transposed avx_load_transposed
@@ -486,13 +503,14 @@ AVX512_FN __m512 avx512_divr(__m512 a, __m512 d, __m512 hi, __m512 lo)
 #define w_set1 avx512_set1
 #define w_add avx512_add
 #define w_sub avx512_sub
+#define w_mul avx512_mul
 #define w_divr avx512_divr
 #define KATTR __attribute__((target("avx2,fma,avx512f")))
 #define NAME(x) avx512_##x
 #include "pdq_filter_body.h"
 
 static const cs_pdq_kernels avx512_kernels = {"avx512", avx512_luma, avx512_transpose_in,
-                                              avx512_block, avx512_divide};
+                                              avx512_block, avx512_divide, avx512_dct};
 
 static bool have_avx512(void)
 {

@@ -83,6 +83,12 @@ typedef struct cs_pdq_block {
     bool c1_same_div;
 } cs_pdq_block;
 
+/* The DCT's 16 x 64 matrix (lib/pdq.c, cs_pdq_dct_matrix) and its transpose. */
+typedef struct cs_pdq_dct_tables {
+    float d[16][64];
+    float d_t[64][16];
+} cs_pdq_dct_tables;
+
 typedef struct cs_pdq_kernels {
     const char *name;
     /* Luma of n pixels of bpp bytes: 1 grey, 3 RGB, 4 RGBX (X ignored). */
@@ -94,6 +100,9 @@ typedef struct cs_pdq_kernels {
     /* q[i] = a[i] / b->d the way block() divides: exposed so tests can
      * compare it with IEEE division. */
     void (*divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n);
+    /* The 16 x 16 DCT coefficients b = D a D^T of the 64 x 64 grid a, with
+     * the reference's sums (here for the wider vectors; same bits in all). */
+    void (*dct)(const cs_pdq_dct_tables *m, const float a[64][64], float b[16][16]);
 } cs_pdq_kernels;
 
 /* The fastest kernels this CPU runs. */

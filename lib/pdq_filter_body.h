@@ -1,11 +1,11 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
  * The includer defines the 8-lane vector type V and its operations (v_load,
- * v_store, v_set1, v_add, v_sub, v_divr: a / d given d, hi and lo of a
+ * v_store, v_set1, v_add, v_sub, v_mul, v_divr: a / d given d, hi and lo of a
  * cs_pdq_divisor, v_transpose, v_load_transposed, v_luma3, v_luma4, v_grey;
  * v_luma3 reads V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ
  * pixels), KATTR (function attributes) and NAME(x). The sweep runs
  * CS_PDQ_LANES = 16 sums side by side: the includer may define a 16-lane
- * type W with w_load, w_store, w_set1, w_add, w_sub and w_divr, else W is
+ * type W with w_load, w_store, w_set1, w_add, w_sub, w_mul and w_divr, else W is
  * a pair of V. Every operation is one IEEE single-precision operation per
  * lane (v_divr, w_divr: as if one), so all instantiations give identical
  * bits. No include guard: included on purpose several times. */
@@ -71,6 +71,10 @@ KATTR static inline W NAME(w_sub)(W a, W b)
 {
     return (W){v_sub(a.lo, b.lo), v_sub(a.hi, b.hi)};
 }
+KATTR static inline W NAME(w_mul)(W a, W b)
+{
+    return (W){v_mul(a.lo, b.lo), v_mul(a.hi, b.hi)};
+}
 KATTR static inline W NAME(w_divr)(W a, W d, W hi, W lo)
 {
     return (W){v_divr(a.lo, d.lo, hi.lo, lo.lo), v_divr(a.hi, d.hi, hi.hi, lo.hi)};
@@ -80,6 +84,7 @@ KATTR static inline W NAME(w_divr)(W a, W d, W hi, W lo)
 #define w_set1 NAME(w_set1)
 #define w_add NAME(w_add)
 #define w_sub NAME(w_sub)
+#define w_mul NAME(w_mul)
 #define w_divr NAME(w_divr)
 #endif
 
@@ -301,6 +306,36 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
     }
 }
 
+/* B = D A D^T for the 16 x 64 DCT matrix D and the 64 x 64 grid A, keeping
+ * only what is needed: T = D A (16 x 64), then B = T D^T. Each of the sums
+ * adds one rounded product at a time over k ascending from zero, as the
+ * reference does; a vector holds 16 of them side by side (16 columns of a
+ * row of T, a row of B), all of T's row or all of B live at once. */
+KATTR static void NAME(dct)(const cs_pdq_dct_tables *m, const float a[64][64], float b[16][16])
+{
+    float t[16][64];
+    for (int i = 0; i < 16; i++) {
+        W s[4] = {w_set1(0.0f), w_set1(0.0f), w_set1(0.0f), w_set1(0.0f)};
+        for (int k = 0; k < 64; k++) {
+            const W dik = w_set1(m->d[i][k]);
+            for (int q = 0; q < 4; q++)
+                s[q] = w_add(s[q], w_mul(dik, w_load(&a[k][16 * q])));
+        }
+        for (int q = 0; q < 4; q++)
+            w_store(&t[i][16 * q], s[q]);
+    }
+    W s[16];
+    for (int i = 0; i < 16; i++)
+        s[i] = w_set1(0.0f);
+    for (int k = 0; k < 64; k++) {
+        const W dk = w_load(m->d_t[k]); /* D[0..15][k] */
+        for (int i = 0; i < 16; i++)
+            s[i] = w_add(s[i], w_mul(w_set1(t[i][k]), dk));
+    }
+    for (int i = 0; i < 16; i++)
+        w_store(b[i], s[i]);
+}
+
 #undef wdiv
 #undef W
 #undef w_load
@@ -308,6 +343,7 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
 #undef w_set1
 #undef w_add
 #undef w_sub
+#undef w_mul
 #undef w_divr
 
 /* The template's parameters, undefined so the next instantiation sets them. */
@@ -317,6 +353,7 @@ KATTR static void NAME(divide)(const float *a, const cs_pdq_divisor *b, float *q
 #undef v_set1
 #undef v_add
 #undef v_sub
+#undef v_mul
 #undef v_divr
 #undef v_transpose
 #undef v_load_transposed
