@@ -100,8 +100,9 @@ typedef struct cs_pdq_kernels {
     /* q[i] = a[i] / b->d the way block() divides: exposed so tests can
      * compare it with IEEE division. */
     void (*divide)(const float *a, const cs_pdq_divisor *b, float *q, size_t n);
-    /* The 16 x 16 DCT coefficients b = D a D^T of the 64 x 64 grid a, with
-     * the reference's sums (here for the wider vectors; same bits in all). */
+    /* The 16 x 16 DCT coefficients b = D a D^T of the 64 x 64 grid a: the
+     * reference's sums, side by side on this set's vectors (same bits in
+     * every set). */
     void (*dct)(const cs_pdq_dct_tables *m, const float a[64][64], float b[16][16]);
 } cs_pdq_kernels;
 

@@ -5,8 +5,8 @@
  * v_luma3 reads V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ
  * pixels), KATTR (function attributes) and NAME(x). The sweep runs
  * CS_PDQ_LANES = 16 sums side by side: the includer may define a 16-lane
- * type W with w_load, w_store, w_set1, w_add, w_sub, w_mul and w_divr, else W is
- * a pair of V. Every operation is one IEEE single-precision operation per
+ * type W with w_load, w_store, w_set1, w_add, w_sub, w_mul and w_divr,
+ * else W is a pair of V. Every operation is one IEEE single-precision operation per
  * lane (v_divr, w_divr: as if one), so all instantiations give identical
  * bits. No include guard: included on purpose several times. */
 
