@@ -1,14 +1,15 @@
 /* Kernel template, included by lib/pdq_filter.c once per instruction set.
  * The includer defines the 8-lane vector type V and its operations (v_load,
- * v_store, v_set1, v_add, v_sub, v_mul, v_divr: a / d given d, hi and lo of a
- * cs_pdq_divisor, v_transpose, v_load_transposed, v_luma3, v_luma4, v_grey;
- * v_luma3 reads V_LUMA3_BEFORE bytes before its pixels and V_LUMA3_READ
- * pixels), KATTR (function attributes) and NAME(x). The sweep runs
- * CS_PDQ_LANES = 16 sums side by side: the includer may define a 16-lane
- * type W with w_load, w_store, w_set1, w_add, w_sub, w_mul and w_divr,
- * else W is a pair of V. Every operation is one IEEE single-precision operation per
- * lane (v_divr, w_divr: as if one), so all instantiations give identical
- * bits. No include guard: included on purpose several times. */
+ * v_store, v_set1, v_add, v_sub, v_mul, v_divr: a / d given d, hi and lo of
+ * a cs_pdq_divisor, v_transpose, v_load_transposed, v_luma3, v_luma4,
+ * v_grey; v_luma3 reads V_LUMA3_BEFORE bytes before its pixels and
+ * V_LUMA3_READ pixels), KATTR (function attributes) and NAME(x). The sweep
+ * runs CS_PDQ_LANES = 16 sums side by side, and the DCT 16 sums per vector:
+ * the includer may define a 16-lane type W with w_load, w_store, w_set1,
+ * w_add, w_sub, w_mul and w_divr, else W is a pair of V. Every operation is
+ * one IEEE single-precision operation per lane (v_divr, w_divr: as if one),
+ * so all instantiations give identical bits. No include guard: included on
+ * purpose several times. */
 
 KATTR static void NAME(luma)(const uint8_t *src, uint32_t bpp, float *dst, size_t n)
 {
