@@ -104,27 +104,6 @@ static float window_count(int add, int n, int w)
     return (float)(hi - lo + 1);
 }
 
-/* Column box filter, one step for all m columns: step r adds input row r
- * (while r < n) then subtracts input row r - w (once r >= w); from
- * r = h - 1 on, each step yields output row r - h + 1 into out (unless out
- * is NULL: nothing needs that row). Returns whether it yielded. */
-static bool column_step(float *sum, uint32_t m, const float *in, const float *old, int r, int n,
-                        int w, int h, float *out)
-{
-    if (r < n)
-        for (uint32_t x = 0; x < m; x++)
-            sum[x] += in[x];
-    if (r >= w)
-        for (uint32_t x = 0; x < m; x++)
-            sum[x] -= old[x];
-    if (r < h - 1 || !out)
-        return false;
-    const float count = window_count(r, n, w);
-    for (uint32_t x = 0; x < m; x++)
-        out[x] = sum[x] / count;
-    return true;
-}
-
 /* C2 output row q: copy it to every row of samples taken at image row q. */
 static void emit_sample_rows(clientscan_pdq_hasher *h, int q, const float *row)
 {
@@ -132,23 +111,34 @@ static void emit_sample_rows(clientscan_pdq_hasher *h, int q, const float *row)
         memcpy(h->samples[h->sample_row++], row, sizeof(float) * (size_t)h->nsamples);
 }
 
-/* One C2 step; r2_row is the next R2 row (NULL in the shrinking tail). */
+/* One C2 step on the sampled columns: step r adds R2 row r (r2_row, NULL
+ * past the image's last row) and subtracts R2 row r - win_y, kept in a ring:
+ * (sum + added) - subtracted, the reference's order, in one pass, with -0
+ * added when there is nothing to add and +0 subtracted when there is nothing
+ * to subtract. Output row r - half_y + 1 is divided out only when samples
+ * are taken in it. */
 static void c2_step(clientscan_pdq_hasher *h, const float *r2_row)
 {
     const int r = (int)h->c2_step++;
     const size_t m = (size_t)h->nsamples;
-    float *slot = h->ring2 + (size_t)(r % (int)h->ring2_rows) * m;
-    if (r2_row)
+    const float *add = h->neg_zeros, *sub = h->zeros;
+    if (r2_row) {
+        float *slot = h->ring2 + (size_t)(r % (int)h->ring2_rows) * m;
         memcpy(slot, r2_row, sizeof(float) * m);
-    const float *old =
-        r >= h->win_y ? h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * m : NULL;
-    /* only rows of samples are divided out */
+        add = slot;
+    }
+    if (r >= h->win_y)
+        sub = h->ring2 + (size_t)((r - h->win_y) % (int)h->ring2_rows) * m;
+    for (size_t x = 0; x < m; x++)
+        h->sum2[x] = (h->sum2[x] + add[x]) - sub[x];
     const int q = r - h->half_y + 1;
-    const bool sampled = h->sample_row < h->nsamples && (int)h->sample_y[h->sample_row] == q;
+    if (q < 0 || h->sample_row == h->nsamples || (int)h->sample_y[h->sample_row] != q)
+        return;
+    const float count = window_count(r, (int)h->rows, h->win_y);
     float out[CS_PDQ_MAX_SAMPLES];
-    if (column_step(h->sum2, (uint32_t)m, slot, old, r, (int)h->rows, h->win_y, h->half_y,
-                    sampled ? out : NULL))
-        emit_sample_rows(h, q, out);
+    for (size_t x = 0; x < m; x++)
+        out[x] = h->sum2[x] / count;
+    emit_sample_rows(h, q, out);
 }
 
 static float *ring1_row(const clientscan_pdq_hasher *h, uint32_t r)
@@ -381,8 +371,10 @@ int cs_pdq_hasher_new_scaled(uint32_t width, uint32_t height, uint32_t source_wi
         h->c1_ring = alloc_floats(h->c1_cols + 16, LANES, 0.0f); /* + a mirror of 16 */
         h->ring1 = alloc_floats(h->ring1_rows, h->row_stride, 0.0f);
         h->sum1 = alloc_floats(1, h->ncols, 0.0f);
-        h->zeros = alloc_floats(1, h->ncols, 0.0f);
-        h->neg_zeros = alloc_floats(1, h->ncols, -0.0f);
+        /* C1 adds and subtracts them over ncols columns, C2 over nsamples */
+        const size_t zeros_len = h->ncols > CS_PDQ_MAX_SAMPLES ? h->ncols : CS_PDQ_MAX_SAMPLES;
+        h->zeros = alloc_floats(1, zeros_len, 0.0f);
+        h->neg_zeros = alloc_floats(1, zeros_len, -0.0f);
         h->div_x = alloc_divisors(h->ncols);
         h->ring2 = alloc_floats(h->ring2_rows, (size_t)h->nsamples, 0.0f);
         if (!h->lum || !h->lum_t || !h->c1_ring || !h->ring1 || !h->sum1 || !h->zeros ||
