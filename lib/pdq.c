@@ -522,9 +522,8 @@ static void set_hash_bit(clientscan_pdq *h, int i, int j)
     h->bytes[byte] |= (uint8_t)(1u << (j & 7));
 }
 
-static void coefficients_to_hash(const float c[COEFFS][COEFFS], clientscan_pdq *h)
+static void threshold_to_hash(const float c[COEFFS][COEFFS], float median, clientscan_pdq *h)
 {
-    float median = lower_median(c);
     memset(h, 0, sizeof *h);
     for (int i = 0; i < COEFFS; i++)
         for (int j = 0; j < COEFFS; j++)
@@ -566,17 +565,26 @@ void cs_pdq_dihedral_coefficients(const float c[COEFFS][COEFFS], clientscan_dihe
         }
 }
 
+/* A variant's coefficients are the original's with some signs flipped, maybe
+ * transposed. A transposition keeps the set of values, so the median depends
+ * only on which signs flip: eight hashes need four medians. */
 void cs_pdq_hash_from_coefficients(const float c[COEFFS][COEFFS], bool dihedral,
                                    clientscan_pdq hashes[CLIENTSCAN_DIHEDRAL_COUNT])
 {
     memset(hashes, 0, sizeof(clientscan_pdq) * CLIENTSCAN_DIHEDRAL_COUNT);
-    coefficients_to_hash(c, &hashes[CLIENTSCAN_DIHEDRAL_ORIGINAL]);
-    if (!dihedral)
-        return;
-    for (int v = CLIENTSCAN_DIHEDRAL_ORIGINAL + 1; v < CLIENTSCAN_DIHEDRAL_COUNT; v++) {
+    float median[2][2];
+    bool have_median[2][2] = {{false, false}, {false, false}};
+    const int variants = dihedral ? CLIENTSCAN_DIHEDRAL_COUNT : 1;
+    for (int v = CLIENTSCAN_DIHEDRAL_ORIGINAL; v < variants; v++) {
         float t[COEFFS][COEFFS];
         cs_pdq_dihedral_coefficients(c, (clientscan_dihedral)v, t);
-        coefficients_to_hash(t, &hashes[v]);
+        const int rows = dihedral_maps[v].negate_even_rows;
+        const int cols = dihedral_maps[v].negate_even_cols;
+        if (!have_median[rows][cols]) {
+            median[rows][cols] = lower_median((const float(*)[COEFFS])t);
+            have_median[rows][cols] = true;
+        }
+        threshold_to_hash((const float(*)[COEFFS])t, median[rows][cols], &hashes[v]);
     }
 }
 

@@ -533,17 +533,23 @@ static void test_median_matches_sorting(void **state)
         if (round % 4 == 3) /* descending */
             for (int k = 0; k < 256; k++)
                 c[k / 16][k % 16] = (float)((255 - k) * (int)distinct / 256);
-        memcpy(sorted, c, sizeof sorted);
-        qsort(sorted, 256, sizeof sorted[0], float_order);
-        const float median = sorted[127];
+        /* every variant against the median of its own coefficients, sorted */
         clientscan_pdq h[CLIENTSCAN_DIHEDRAL_COUNT];
-        cs_pdq_hash_from_coefficients((const float(*)[16])c, false, h);
-        for (int k = 0; k < 256; k++) {
-            const int i = k / 16, j = k % 16;
-            const bool set = (h[0].bytes[2 * (15 - i) + (j < 8 ? 1 : 0)] >> (j & 7)) & 1;
-            if (set != (c[i][j] > median))
-                fail_msg("round %d: coefficient %d (%g) against median %g", round, k,
-                         (double)c[i][j], (double)median);
+        cs_pdq_hash_from_coefficients((const float(*)[16])c, true, h);
+        for (int v = 0; v < CLIENTSCAN_DIHEDRAL_COUNT; v++) {
+            float t[16][16];
+            cs_pdq_dihedral_coefficients((const float(*)[16])c, (clientscan_dihedral)v, t);
+            memcpy(sorted, t, sizeof sorted);
+            qsort(sorted, 256, sizeof sorted[0], float_order);
+            const float median = sorted[127];
+            for (int k = 0; k < 256; k++) {
+                const int i = k / 16, j = k % 16;
+                const bool set = (h[v].bytes[2 * (15 - i) + (j < 8 ? 1 : 0)] >> (j & 7)) & 1;
+                if (set != (t[i][j] > median))
+                    fail_msg("round %d, %s: coefficient %d (%g) against median %g", round,
+                             clientscan_dihedral_name((clientscan_dihedral)v), k,
+                             (double)t[i][j], (double)median);
+            }
         }
     }
 }
