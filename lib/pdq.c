@@ -594,12 +594,12 @@ void clientscan_pdq_hasher_free(clientscan_pdq_hasher *h)
         hasher_destroy(h);
 }
 
-int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
-                                 clientscan_pdq_result *out, clientscan_detail *detail)
+/* Checks that every row came, runs the filters' last steps and fills the
+ * 64x64 grid; *has_grid stays false for an image too small to hash. */
+static int finish_filters(clientscan_pdq_hasher *h, float grid[GRID][GRID], bool *has_grid,
+                          clientscan_detail *detail)
 {
-    if (!h || !out)
-        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher or result");
-    memset(out, 0, sizeof *out);
+    *has_grid = false;
     if (h->finished)
         return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "hasher already finished");
     if (h->pushed != h->rows)
@@ -607,7 +607,7 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
                        h->rows);
     h->finished = true;
     if (!h->hashable)
-        return CLIENTSCAN_OK; /* reference: all-zero hash, quality 0 */
+        return CLIENTSCAN_OK;
     if (h->lum_rows > 0)
         run_luma_block(h); /* the last, partial block of rows */
     const uint32_t steps = h->rows + (uint32_t)h->half_y - 1; /* inputs + shrinking tail */
@@ -618,14 +618,40 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
     if (h->sample_row != h->nsamples)
         return cs_fail(detail, CLIENTSCAN_E_INTERNAL, "filled %d of %d sample rows",
                        h->sample_row, h->nsamples);
-
-    float grid[GRID][GRID];
     grid_from_samples(h, grid);
+    *has_grid = true;
+    return CLIENTSCAN_OK;
+}
+
+int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
+                                 clientscan_pdq_result *out, clientscan_detail *detail)
+{
+    if (!h || !out)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher or result");
+    memset(out, 0, sizeof *out);
+    float grid[GRID][GRID];
+    bool has_grid;
+    const int rc = finish_filters(h, grid, &has_grid, detail);
+    if (rc != CLIENTSCAN_OK || !has_grid)
+        return rc; /* too small: the reference's all-zero hash, quality 0 */
     float coeffs[COEFFS][COEFFS];
     out->quality = quality_metric((const float(*)[GRID])grid);
     h->k->dct(shared_dct_tables(), (const float(*)[GRID])grid, coeffs);
     cs_pdq_hash_from_coefficients((const float(*)[COEFFS])coeffs, dihedral != 0, out->hash);
     return CLIENTSCAN_OK;
+}
+
+int cs_pdq_hasher_finish_grid(clientscan_pdq_hasher *h, float grid[GRID][GRID],
+                              clientscan_detail *detail)
+{
+    if (!h || !grid)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT, "no hasher or grid");
+    bool has_grid;
+    const int rc = finish_filters(h, grid, &has_grid, detail);
+    if (rc == CLIENTSCAN_OK && !has_grid)
+        return cs_fail(detail, CLIENTSCAN_E_INVALID_ARGUMENT,
+                       "a %ux%u image is too small to have a grid", h->cols, h->rows);
+    return rc;
 }
 
 /* Source coordinate of output pixel i when resampling n_in -> n_out by

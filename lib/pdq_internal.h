@@ -40,6 +40,12 @@ int cs_pdq_hasher_push_pixels(clientscan_pdq_hasher *h, const uint8_t *row, uint
 struct cs_pdq_kernels;
 void cs_pdq_hasher_use_kernels(clientscan_pdq_hasher *h, const struct cs_pdq_kernels *k);
 
+/* clientscan_pdq_hasher_finish() that stops at the 64x64 grid the DCT is
+ * taken of (after the filters and the decimation): tests compare it bit for
+ * bit with an oracle. Fails for images too small to hash. */
+int cs_pdq_hasher_finish_grid(clientscan_pdq_hasher *h, float grid[64][64],
+                              clientscan_detail *detail);
+
 /* Feeds the rows of a width x height image, top to bottom, to a hasher in
  * the given mode (resampling to 512x512 on the fly for CLI512). Shared by
  * clientscan_pdq_hash_image() and the streaming decode-and-hash path. */

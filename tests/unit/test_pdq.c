@@ -91,12 +91,14 @@ static void oracle_box(const float *in, float *out, int n, size_t stride, int w)
     }
 }
 
-static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
+/* The oracle's 64x64 grid: luma, the four box filters over whole float
+ * copies of the image, and the decimation. False for images under 5 px a
+ * side, which have none. */
+static bool oracle_grid(const clientscan_image *img, float g[64][64])
 {
     uint32_t rows = img->height, cols = img->width;
-    memset(res, 0, sizeof *res);
     if (rows < 5 || cols < 5)
-        return;
+        return false;
     float *a = malloc(sizeof(float) * rows * cols), *b = malloc(sizeof(float) * rows * cols);
     assert_non_null(a);
     assert_non_null(b);
@@ -113,22 +115,19 @@ static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
         for (uint32_t x = 0; x < cols; x++)
             oracle_box(b + x, a + x, (int)rows, cols, oracle_window(rows));
     }
-    float g[64][64];
     for (int i = 0; i < 64; i++)
         for (int j = 0; j < 64; j++)
             g[i][j] = a[(size_t)(((i + 0.5) * rows) / 64) * cols + (size_t)(((j + 0.5) * cols) / 64)];
     free(a);
     free(b);
-    int sum = 0;
-    for (int i = 0; i < 64; i++)
-        for (int j = 0; j < 64; j++) {
-            if (i < 63)
-                sum += abs((int)(((g[i][j] - g[i + 1][j]) * 100.0f) / 255.0f));
-            if (j < 63)
-                sum += abs((int)(((g[i][j] - g[i][j + 1]) * 100.0f) / 255.0f));
-        }
-    res->quality = sum / 90 > 100 ? 100 : sum / 90;
-    float d[16][64], t[16][64], c[16][16];
+    return true;
+}
+
+/* The oracle's 16x16 DCT coefficients of a grid: D g D^T, every sum over k
+ * ascending from zero. */
+static void oracle_dct(const float g[64][64], float c[16][16])
+{
+    float d[16][64], t[16][64];
     cs_pdq_dct_matrix(d);
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 64; j++) {
@@ -144,14 +143,32 @@ static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
                 s += t[i][k] * d[j][k];
             c[i][j] = s;
         }
+}
+
+static void oracle_hash(const clientscan_image *img, clientscan_pdq_result *res)
+{
+    memset(res, 0, sizeof *res);
+    float g[64][64], c[16][16];
+    if (!oracle_grid(img, g))
+        return;
+    int sum = 0;
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 64; j++) {
+            if (i < 63)
+                sum += abs((int)(((g[i][j] - g[i + 1][j]) * 100.0f) / 255.0f));
+            if (j < 63)
+                sum += abs((int)(((g[i][j] - g[i][j + 1]) * 100.0f) / 255.0f));
+        }
+    res->quality = sum / 90 > 100 ? 100 : sum / 90;
+    oracle_dct((const float(*)[64])g, c);
     cs_pdq_hash_from_coefficients((const float(*)[16])c, true, res->hash);
 }
 
-/* Hashes img through a hasher made for an image shrunk from sw x sh (the
- * image's own size: nothing was shrunk), forced onto kernel set k (NULL:
- * the fastest), rows pushed one at a time, all eight variants. */
-static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
-                        const cs_pdq_kernels *k, clientscan_pdq_result *res)
+/* A hasher made for img as if shrunk from sw x sh (the image's own size:
+ * nothing was shrunk), forced onto kernel set k (NULL: the fastest), with
+ * every row pushed, one at a time. */
+static clientscan_pdq_hasher *push_rows(const clientscan_image *img, uint32_t sw, uint32_t sh,
+                                        const cs_pdq_kernels *k)
 {
     clientscan_pdq_hasher *h = NULL;
     assert_int_equal(cs_pdq_hasher_new_scaled(img->width, img->height, sw, sh, &h, NULL),
@@ -161,7 +178,24 @@ static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
     for (uint32_t y = 0; y < img->height; y++)
         assert_int_equal(clientscan_pdq_hasher_push(h, img->pixels + y * img->stride, img->channels),
                          CLIENTSCAN_OK);
+    return h;
+}
+
+/* img hashed that way, all eight variants. */
+static void hash_scaled(const clientscan_image *img, uint32_t sw, uint32_t sh,
+                        const cs_pdq_kernels *k, clientscan_pdq_result *res)
+{
+    clientscan_pdq_hasher *h = push_rows(img, sw, sh, k);
     assert_int_equal(clientscan_pdq_hasher_finish(h, 1, res, NULL), CLIENTSCAN_OK);
+    clientscan_pdq_hasher_free(h);
+}
+
+/* ... and the 64x64 grid the hash is taken from. */
+static void stream_grid(const clientscan_image *img, uint32_t sw, uint32_t sh,
+                        const cs_pdq_kernels *k, float grid[64][64])
+{
+    clientscan_pdq_hasher *h = push_rows(img, sw, sh, k);
+    assert_int_equal(cs_pdq_hasher_finish_grid(h, grid, NULL), CLIENTSCAN_OK);
     clientscan_pdq_hasher_free(h);
 }
 
@@ -183,12 +217,31 @@ static void check_against_oracle(uint32_t w, uint32_t h, bool grey, const cs_pdq
     if (memcmp(&want, &got, sizeof want) != 0)
         fail_msg("%ux%u (%u channels): streaming hash differs from the oracle", img.width,
                  img.height, img.channels);
-    /* Every kernel set built in (portable C, SSE2, AVX2), not only the fastest. */
+    /* Every kernel set built in (portable C, SSE2, AVX2, AVX-512), not only
+     * the fastest; and below the hash, which a last-bit difference rarely
+     * flips, the grid and the DCT coefficients bit for bit. */
+    float want_grid[64][64], want_dct[16][16];
+    assert_true(oracle_grid(&img, want_grid));
+    oracle_dct((const float(*)[64])want_grid, want_dct);
+    cs_pdq_dct_tables tables;
+    cs_pdq_dct_matrix(tables.d);
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 64; j++)
+            tables.d_t[j][i] = tables.d[i][j];
     for (size_t k = 0; k < nkernels; k++) {
         hash_scaled(&img, img.width, img.height, kernels[k], &got);
         if (memcmp(&want, &got, sizeof want) != 0)
             fail_msg("%ux%u (%u channels): %s kernels differ from the oracle", img.width,
                      img.height, img.channels, kernels[k]->name);
+        float grid[64][64], dct[16][16];
+        stream_grid(&img, img.width, img.height, kernels[k], grid);
+        if (memcmp(grid, want_grid, sizeof grid) != 0)
+            fail_msg("%ux%u (%u channels): %s kernels' grid differs from the oracle's",
+                     img.width, img.height, img.channels, kernels[k]->name);
+        kernels[k]->dct(&tables, (const float(*)[64])want_grid, dct);
+        if (memcmp(dct, want_dct, sizeof dct) != 0)
+            fail_msg("%ux%u (%u channels): %s kernels' DCT differs from the oracle's",
+                     img.width, img.height, img.channels, kernels[k]->name);
     }
     free(img.pixels);
 }
@@ -390,10 +443,13 @@ static void test_scaled_geometry(void **state)
     for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++) {
         clientscan_image img = make_picture(mapped[i][0], mapped[i][1]);
         clientscan_pdq_result first, got, plain;
+        float first_grid[64][64], grid[64][64];
         hash_scaled(&img, mapped[i][2], mapped[i][3], kernels[0], &first);
+        stream_grid(&img, mapped[i][2], mapped[i][3], kernels[0], first_grid);
         for (size_t k = 1; k < nkernels; k++) {
             hash_scaled(&img, mapped[i][2], mapped[i][3], kernels[k], &got);
-            if (memcmp(&first, &got, sizeof got) != 0)
+            stream_grid(&img, mapped[i][2], mapped[i][3], kernels[k], grid);
+            if (memcmp(&first, &got, sizeof got) != 0 || memcmp(first_grid, grid, sizeof grid) != 0)
                 fail_msg("%ux%u from %ux%u: %s kernels differ from %s", mapped[i][0],
                          mapped[i][1], mapped[i][2], mapped[i][3], kernels[k]->name,
                          kernels[0]->name);
@@ -469,6 +525,23 @@ static void test_hasher_rejects_misuse(void **state)
     assert_int_equal(clientscan_pdq_hasher_finish(h, 0, &r, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
     clientscan_pdq_hasher_free(h);
     clientscan_pdq_hasher_free(NULL);
+
+    /* the tests' way to the grid: none for a hash of zeros, once per hasher */
+    float grid[64][64];
+    assert_int_equal(clientscan_pdq_hasher_new(10, 2, &h, NULL), CLIENTSCAN_OK);
+    for (int y = 0; y < 2; y++)
+        assert_int_equal(clientscan_pdq_hasher_push(h, row, 3), CLIENTSCAN_OK);
+    assert_int_equal(cs_pdq_hasher_finish_grid(h, grid, &d), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(d.text, "10x2"));
+    clientscan_pdq_hasher_free(h);
+    assert_int_equal(clientscan_pdq_hasher_new(5, 5, &h, NULL), CLIENTSCAN_OK);
+    assert_int_equal(cs_pdq_hasher_finish_grid(h, grid, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    for (int y = 0; y < 5; y++)
+        assert_int_equal(clientscan_pdq_hasher_push(h, row, 3), CLIENTSCAN_OK);
+    assert_int_equal(cs_pdq_hasher_finish_grid(h, grid, NULL), CLIENTSCAN_OK);
+    assert_int_equal(cs_pdq_hasher_finish_grid(h, grid, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    assert_int_equal(clientscan_pdq_hasher_finish(h, 0, &r, NULL), CLIENTSCAN_E_INVALID_ARGUMENT);
+    clientscan_pdq_hasher_free(h);
 }
 
 static void test_bit_layout_matches_documented_hex_order(void **state)
