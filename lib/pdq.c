@@ -468,7 +468,7 @@ static void dct_tables_init(void)
             dct_tables.d_t[k][i] = dct_tables.d[i][k];
 }
 
-static const cs_pdq_dct_tables *shared_dct_tables(void)
+const cs_pdq_dct_tables *cs_pdq_shared_dct_tables(void)
 {
     pthread_once(&dct_tables_once, dct_tables_init);
     return &dct_tables;
@@ -636,7 +636,7 @@ int clientscan_pdq_hasher_finish(clientscan_pdq_hasher *h, int dihedral,
         return rc; /* too small: the reference's all-zero hash, quality 0 */
     float coeffs[COEFFS][COEFFS];
     out->quality = quality_metric((const float(*)[GRID])grid);
-    h->k->dct(shared_dct_tables(), (const float(*)[GRID])grid, coeffs);
+    h->k->dct(cs_pdq_shared_dct_tables(), (const float(*)[GRID])grid, coeffs);
     cs_pdq_hash_from_coefficients((const float(*)[COEFFS])coeffs, dihedral != 0, out->hash);
     return CLIENTSCAN_OK;
 }

@@ -10,6 +10,11 @@
 /* The 16x64 DCT-II matrix (frequencies 1..16), rounded as the reference. */
 void cs_pdq_dct_matrix(float d[16][64]);
 
+/* That matrix and its transpose, as the kernels' DCT takes them: computed
+ * once per process, then only read (lib/pdq_filter.h). */
+struct cs_pdq_dct_tables;
+const struct cs_pdq_dct_tables *cs_pdq_shared_dct_tables(void);
+
 /* Coefficients of a dihedral transform of the image, from the original's. */
 void cs_pdq_dihedral_coefficients(const float c[16][16], clientscan_dihedral which,
                                   float out[16][16]);

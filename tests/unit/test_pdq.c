@@ -221,11 +221,6 @@ static void check_against_oracle(uint32_t w, uint32_t h, bool grey, const cs_pdq
     /* Every kernel set built in (portable C, SSE2, AVX2, AVX-512), not only
      * the fastest; and below the hash, which a last-bit difference rarely
      * flips, the grid and the DCT coefficients bit for bit. */
-    cs_pdq_dct_tables tables;
-    cs_pdq_dct_matrix(tables.d);
-    for (int i = 0; i < 16; i++)
-        for (int j = 0; j < 64; j++)
-            tables.d_t[j][i] = tables.d[i][j];
     for (size_t k = 0; k < nkernels; k++) {
         hash_scaled(&img, img.width, img.height, kernels[k], &got);
         if (memcmp(&want, &got, sizeof want) != 0)
@@ -236,7 +231,7 @@ static void check_against_oracle(uint32_t w, uint32_t h, bool grey, const cs_pdq
         if (memcmp(grid, want_grid, sizeof grid) != 0)
             fail_msg("%ux%u (%u channels): %s kernels' grid differs from the oracle's",
                      img.width, img.height, img.channels, kernels[k]->name);
-        kernels[k]->dct(&tables, (const float(*)[64])want_grid, dct);
+        kernels[k]->dct(cs_pdq_shared_dct_tables(), (const float(*)[64])want_grid, dct);
         if (memcmp(dct, want_dct, sizeof dct) != 0)
             fail_msg("%ux%u (%u channels): %s kernels' DCT differs from the oracle's",
                      img.width, img.height, img.channels, kernels[k]->name);
