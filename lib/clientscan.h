@@ -204,10 +204,14 @@ typedef enum clientscan_pdq_mode {
     /* Full resolution: what python-threatexchange, the Java port and shared
      * hash lists use. The default. */
     CLIENTSCAN_PDQ_MODE_FULL = 0,
-    /* The reference CLI (pdq-photo-hasher): images with a side > 512 are first
-     * resized to exactly 512x512 by nearest neighbour. */
+    /* The reference CLI (pdq-photo-hasher): images with a side >
+     * CLIENTSCAN_CLI512_SIDE are first resized to exactly that square by
+     * nearest neighbour. */
     CLIENTSCAN_PDQ_MODE_CLI512 = 1
 } clientscan_pdq_mode;
+
+/* The side CLIENTSCAN_PDQ_MODE_CLI512 resizes to. */
+#define CLIENTSCAN_CLI512_SIDE 512u
 
 typedef struct clientscan_pdq_result {
     /* hash[CLIENTSCAN_DIHEDRAL_ORIGINAL] always; the other seven only when

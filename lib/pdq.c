@@ -24,7 +24,6 @@
 #define GRID 64         /* decimated image side */
 #define COEFFS 16       /* DCT coefficients kept per side */
 #define MIN_SIDE 5      /* smaller images hash to zero, quality 0 */
-#define CLI512_SIDE 512 /* reference CLI's resize target */
 
 /* ---------------------------------------------------------------------
  * Streaming Jarosz filter.
@@ -675,10 +674,10 @@ int cs_pdq_feeder_init(cs_pdq_feeder *f, uint32_t width, uint32_t height, uint32
     f->src_height = height;
     f->bpp = bpp;
     f->resample = mode == CLIENTSCAN_PDQ_MODE_CLI512 &&
-                  (width > CLI512_SIDE || height > CLI512_SIDE);
+                  (width > CLIENTSCAN_CLI512_SIDE || height > CLIENTSCAN_CLI512_SIDE);
     /* aspect ratio not kept, as in the reference CLI */
-    f->width = f->resample ? CLI512_SIDE : width;
-    f->height = f->resample ? CLI512_SIDE : height;
+    f->width = f->resample ? CLIENTSCAN_CLI512_SIDE : width;
+    f->height = f->resample ? CLIENTSCAN_CLI512_SIDE : height;
     if (f->resample) /* the reference CLI's geometry, on its 512 x 512 image */
         return clientscan_pdq_hasher_new(f->width, f->height, &f->hasher, detail);
     return cs_pdq_hasher_new_scaled(f->width, f->height, source_width, source_height, &f->hasher,

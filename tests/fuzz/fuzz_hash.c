@@ -61,9 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     clientscan_image img;
     if (clientscan_decode_memory(data, size, &params.decode, &img, &detail) != CLIENTSCAN_OK)
         abort(); /* it streamed, so it decodes */
-    /* (the CLI's mode hashes its 512 x 512 resampling of the image) */
+    /* (the CLI's mode hashes its square resampling of the image) */
     const bool resampled = params.mode == CLIENTSCAN_PDQ_MODE_CLI512 &&
-                           (img.width > 512 || img.height > 512);
+                           (img.width > CLIENTSCAN_CLI512_SIDE ||
+                            img.height > CLIENTSCAN_CLI512_SIDE);
     if ((!resampled && (img.width != info.width || img.height != info.height)) ||
         img.source_width != info.source_width || img.source_height != info.source_height ||
         clientscan_pdq_hash_image(&img, params.mode, params.dihedral, &res2, &detail) !=
